@@ -94,7 +94,7 @@ step_tokenizers() {
 }
 
 step_ggml() {
-  local key="$OLLAMA_VERSION $REFERENCE_VARIANTS $EXTRA_VARIANTS"
+  local key="$OLLAMA_VERSION $REFERENCE_VARIANTS $EXTRA_VARIANTS rpath-origin"
   stamp_ok ggml "$key" && [ -f "$C/lib/ollama/libggml-base.so" ] && return
   local src="$C/src/ollama-$OLLAMA_VERSION"
   if [ ! -f "$src/CMakeLists.txt" ]; then
@@ -116,8 +116,11 @@ step_ggml() {
   local targets=(ggml-base)
   for v in $REFERENCE_VARIANTS $EXTRA_VARIANTS; do targets+=("ggml-cpu-$v"); done
   log "building ggml CPU backends (${targets[*]}); about 15 minutes on 2 cores the first time"
-  # Plain -O3 from CMake: each variant sets its own -march flags.
-  (cd "$src" && env -u CGO_CFLAGS -u CGO_CXXFLAGS cmake --preset CPU -B build -DCMAKE_BUILD_TYPE=Release >"$C/tmp/cmake-configure.log" 2>&1) ||
+  # Plain -O3 from CMake: each variant sets its own -march flags. RUNPATH $ORIGIN: a variant finds the
+  # libggml-base.so beside it wherever the folder is copied (Ollama's runner gets LD_LIBRARY_PATH from its
+  # parent instead; hearth loads the backends in-process, after its own start).
+  (cd "$src" && env -u CGO_CFLAGS -u CGO_CXXFLAGS cmake --preset CPU -B build -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_BUILD_RPATH='$ORIGIN' >"$C/tmp/cmake-configure.log" 2>&1) ||
     { cat "$C/tmp/cmake-configure.log" >&2; exit 1; }
   (cd "$src" && cmake --build build --parallel "$(nproc)" --target "${targets[@]}" >"$C/tmp/cmake-build.log" 2>&1) ||
     { tail -50 "$C/tmp/cmake-build.log" >&2; exit 1; }

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hearthlink/hearth/engine/llama"
+	"github.com/hearthlink/hearth/handlers"
+)
+
+// shutdownGrace bounds how long in-flight requests may run after SIGINT/SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func serve(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments; configure it with OLLAMA_* variables")
+	}
+	cfg, warnings := LoadConfig(os.Getenv)
+	log := newLogger(os.Stderr, cfg.LogLevel)
+	for _, w := range warnings {
+		log.Warn().Msg(w)
+	}
+
+	libPath := cfg.LibraryPath
+	if libPath == "" {
+		libPath = llama.DefaultLibraryPath(cfg.CacheDir)
+	}
+	sys := llama.Init(libPath)
+	log.Info().Strs("library_path", sys.LibraryPath).Strs("cpu_features", sys.CPUFeatures()).
+		Bool("amx", sys.AMX()).Msg("inference backend ready")
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler: handlers.New(handlers.Options{
+			Logger:          log,
+			MaxRequestBytes: cfg.MaxRequestBytes,
+		}),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+	}
+	log.Info().Str("listen", ln.Addr().String()).Str("models", cfg.ModelsDir).
+		Str("version", version).Str("ollama_api", handlers.OllamaVersion).Msg("hearth is listening")
+	return serveUntilDone(ctx, log, srv, ln)
+}
+
+// serveUntilDone runs srv on ln until ctx ends (SIGINT/SIGTERM), then stops accepting connections and
+// gives in-flight requests shutdownGrace to finish.
+func serveUntilDone(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
