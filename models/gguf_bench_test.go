@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ func TestBenchLlama(t *testing.T) {
 	}
 
 	m, _ := loadGenerated(t, path)
-	lctx := newContext(t, m, 512, 512, 1)
+	lctx := newContext(t, m, 512, 512, 1, runtime.NumCPU())
 	tokens, err := m.Tokenize("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", true, true)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +141,7 @@ func BenchmarkTensorWriter(b *testing.B) {
 			t := ggufTensor{name: "m", typ: typ, shape: []uint64{2048, 2048}, init: normalInit(weightStd)}
 			b.SetBytes(int64(t.elements()) * 4)
 			for b.Loop() {
-				w := &tensorWriter{ctx: b.Context(), cancel: func() {}, t: t, seed: 1}
+				w := &tensorWriter{ctx: b.Context(), cancel: func(error) {}, t: t, seed: 1}
 				if _, err := w.WriteTo(io.Discard); err != nil {
 					b.Fatal(err)
 				}

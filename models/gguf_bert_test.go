@@ -30,7 +30,7 @@ func TestBertEmbedTokenizesLikeBertBaseUncased(t *testing.T) {
 // decodeSequences puts each token list in one batch as its own sequence and decodes it.
 func decodeSequences(t *testing.T, m *llama.Model, seqs ...[]int) *llama.Context {
 	t.Helper()
-	lctx := newContext(t, m, 512*len(seqs), 512, len(seqs))
+	lctx := newContext(t, m, 512*len(seqs), 512, len(seqs), 1)
 	batch, err := llama.NewBatch(512, len(seqs), 0)
 	if err != nil {
 		t.Fatal(err)

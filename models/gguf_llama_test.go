@@ -36,7 +36,7 @@ func testChatModelGenerates(t *testing.T, name string, imStart int) {
 		t.Errorf("<|im_end|> (id %d) appears %d times, end of generation %v; want once and true", imStart+1, got, m.TokenIsEog(imStart+1))
 	}
 
-	lctx := newContext(t, m, 512, 512, 1)
+	lctx := newContext(t, m, 512, 512, 1, 1)
 	batch, err := llama.NewBatch(512, 1, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,10 +46,10 @@ func loadGenerated(t *testing.T, path string) (*llama.Model, string) {
 	return m, path
 }
 
-// newContext makes a llama.cpp context for m on this machine's cores.
-func newContext(t *testing.T, m *llama.Model, numCtx, batch, seqs int) *llama.Context {
+// newContext makes a llama.cpp context for m. The test models are too small to gain from threads, and
+// ggml's spinning thread barriers make a multi-threaded decode crawl on a machine busy with other work.
+func newContext(t *testing.T, m *llama.Model, numCtx, batch, seqs, threads int) *llama.Context {
 	t.Helper()
-	threads := min(4, runtime.NumCPU())
 	c, err := llama.NewContextWithModel(m, llama.NewContextParams(numCtx, batch, seqs, threads, ml.FlashAttentionDisabled, ""))
 	if err != nil {
 		t.Fatal(err)
@@ -240,5 +240,27 @@ func TestGGUFTensorCheck(t *testing.T) {
 	err := writeGGUF(t.Context(), filepath.Join(t.TempDir(), "x.gguf"), ggml.KV{"general.architecture": "llama"}, []ggufTensor{bad}, 1)
 	if err == nil {
 		t.Fatal("wrote a Q4_K tensor whose rows are not whole blocks")
+	}
+}
+
+// failingWriter fails every write, like a full disk.
+type failingWriter struct{}
+
+var errDiskFull = errors.New("no space left on device")
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+
+func TestTensorWriterFailureStopsTheOthers(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	tensor := ggufTensor{name: "m", typ: ggml.TensorTypeQ8_0, shape: []uint64{64, 64}, init: normalInit(weightStd)}
+	if _, err := (&tensorWriter{ctx: ctx, cancel: cancel, t: tensor, seed: 1}).WriteTo(failingWriter{}); !errors.Is(err, errDiskFull) {
+		t.Fatalf("WriteTo returned %v, want the write error", err)
+	}
+	// Another tensor of the same file must stop with the first failure, not a bare "context canceled".
+	var sink strings.Builder
+	_, err := (&tensorWriter{ctx: ctx, cancel: cancel, t: tensor, seed: 1}).WriteTo(&sink)
+	if !errors.Is(err, errDiskFull) || sink.Len() != 0 {
+		t.Fatalf("second writer wrote %d bytes and returned %v, want nothing and the first failure", sink.Len(), err)
 	}
 }

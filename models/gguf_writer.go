@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -55,9 +54,10 @@ func parameterCount(ts []ggufTensor) uint64 {
 	return n
 }
 
-// chunkValues bounds how many float32 values one tensor writer holds at a time (16 MiB), so writing a
-// billion-parameter model never needs its weights in memory at once.
-const chunkValues = 4 << 20
+// chunkValues bounds how many float32 values one tensor writer holds at a time (4 MiB), so writing a
+// billion-parameter model never needs its weights in memory at once, and a canceled generation stops
+// within one chunk's quantization (a tenth of a second for Q4_K).
+const chunkValues = 1 << 20
 
 // writeGGUF writes a GGUF file at dst holding kv and tensors whose values come from seed. Each tensor has its
 // own random stream, keyed by seed and its name, so the bytes do not depend on the order or parallelism in
@@ -86,20 +86,21 @@ func writeGGUF(ctx context.Context, dst string, kv ggml.KV, tensors []ggufTensor
 		}
 	}()
 
-	// Once one writer fails, the others stop at their next block instead of generating the rest.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Once one writer fails, the others stop at their next block with its error instead of generating the
+	// rest.
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	ts := make([]*ggml.Tensor, len(tensors))
 	for i, t := range tensors {
 		ts[i] = &ggml.Tensor{
 			Name:     t.name,
 			Kind:     uint32(t.typ),
 			Shape:    t.shape,
-			WriterTo: &tensorWriter{ctx: ctx, cancel: cancel, t: t, seed: seed},
+			WriterTo: &tensorWriter{ctx: wctx, cancel: cancel, t: t, seed: seed},
 		}
 	}
 	if err := ggml.WriteGGUF(f, kv, ts); err != nil {
-		if ctxErr := context.Cause(ctx); ctxErr != nil && errors.Is(err, ctxErr) {
+		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
 		return fmt.Errorf("writing %s: %w", dst, err)
@@ -122,7 +123,7 @@ func (t ggufTensor) check() error {
 // tensorWriter generates one tensor's values and writes them in ggml's encoding when WriteGGUF asks for it.
 type tensorWriter struct {
 	ctx    context.Context
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	t      ggufTensor
 	seed   int64
 }
@@ -131,7 +132,7 @@ type tensorWriter struct {
 func (w *tensorWriter) WriteTo(dst io.Writer) (n int64, err error) {
 	defer func() {
 		if err != nil {
-			w.cancel()
+			w.cancel(err)
 		}
 	}()
 	rowLen := w.t.shape[0]
@@ -140,8 +141,8 @@ func (w *tensorWriter) WriteTo(dst io.Writer) (n int64, err error) {
 	rng := tensorRand(w.seed, w.t.name)
 	buf := make([]float32, min(rows, rowsPerChunk)*rowLen)
 	for done := uint64(0); done < rows; {
-		if err := w.ctx.Err(); err != nil {
-			return n, err
+		if w.ctx.Err() != nil {
+			return n, context.Cause(w.ctx)
 		}
 		k := min(rowsPerChunk, rows-done)
 		vals := buf[:k*rowLen]

@@ -29,6 +29,16 @@ func (s *Store) WriteManifest(name string, m Manifest) (*ManifestFile, error) {
 
 // writeManifestLocked is WriteManifest for a parsed, canonical name, with s.mu held.
 func (s *Store) writeManifestLocked(name string, n model.Name, m Manifest) (*ManifestFile, error) {
+	data, err := m.encode()
+	if err != nil {
+		return nil, err
+	}
+	return s.writeManifestDataLocked(name, n, m, data)
+}
+
+// writeManifestDataLocked is writeManifestLocked with the manifest already encoded as data (a pull
+// keeps Ollama's encoding of pulled manifests), with s.mu held.
+func (s *Store) writeManifestDataLocked(name string, n model.Name, m Manifest, data []byte) (*ManifestFile, error) {
 	if err := m.validate(); err != nil {
 		return nil, fmt.Errorf("manifest for %s: %w", name, err)
 	}
@@ -36,10 +46,6 @@ func (s *Store) writeManifestLocked(name string, n model.Name, m Manifest) (*Man
 		if fi, err := os.Stat(s.blobPath(l.Digest)); err != nil || !fi.Mode().IsRegular() {
 			return nil, &MissingBlobError{Name: name, Digest: l.Digest, MediaType: l.MediaType}
 		}
-	}
-	data, err := m.encode()
-	if err != nil {
-		return nil, err
 	}
 	old, _ := s.readManifestFile(n)
 	mf, err := s.commitManifest(n, data)

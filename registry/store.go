@@ -40,6 +40,11 @@ type Store struct {
 	temps  map[string]struct{}
 
 	gguf *ggufCache
+
+	// dlMu guards downloads, the blob downloads in flight, which concurrent pulls of models sharing a
+	// blob join instead of downloading it twice.
+	dlMu      sync.Mutex
+	downloads map[string]*download
 }
 
 // Open opens (creating if needed) the store rooted at root, with its blobs/ and manifests/ folders.
@@ -56,6 +61,8 @@ func Open(root string, opts Options) (*Store, error) {
 		log:     opts.Logger,
 		temps:   make(map[string]struct{}),
 		gguf:    newGGUFCache(ggufCacheEntries),
+
+		downloads: make(map[string]*download),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/handlers"
+	"github.com/hearthlink/hearth/registry"
 )
 
 // shutdownGrace bounds how long in-flight requests may run after SIGINT/SIGTERM.
@@ -36,6 +38,11 @@ func serve(ctx context.Context, args []string) error {
 	log.Info().Strs("library_path", sys.LibraryPath).Strs("cpu_features", sys.CPUFeatures()).
 		Bool("amx", sys.AMX()).Msg("inference backend ready")
 
+	store, err := openStore(cfg, log)
+	if err != nil {
+		return err
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -44,6 +51,7 @@ func serve(ctx context.Context, args []string) error {
 		Handler: handlers.New(handlers.Options{
 			Logger:          log,
 			MaxRequestBytes: cfg.MaxRequestBytes,
+			Store:           store,
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
@@ -51,6 +59,25 @@ func serve(ctx context.Context, args []string) error {
 	log.Info().Str("listen", ln.Addr().String()).Str("models", cfg.ModelsDir).
 		Str("version", version).Str("ollama_api", handlers.OllamaVersion).Msg("hearth is listening")
 	return serveUntilDone(ctx, log, srv, ln)
+}
+
+// openStore opens the model store and, unless OLLAMA_NOPRUNE is set, removes what no model references
+// (interrupted downloads, crash leftovers, blobs of deleted models), as Ollama does at startup.
+func openStore(cfg Config, log zerolog.Logger) (*registry.Store, error) {
+	store, err := registry.Open(cfg.ModelsDir, registry.Options{NoPrune: cfg.NoPrune, Logger: slog.Default()})
+	if err != nil {
+		return nil, fmt.Errorf("model store %s: %w", cfg.ModelsDir, err)
+	}
+	if !cfg.NoPrune {
+		report, err := store.Prune()
+		if err != nil {
+			log.Warn().Err(err).Msg("pruning the model store")
+		} else if report.Bytes > 0 {
+			log.Info().Int("junk", len(report.Junk)).Int("unused", len(report.Unused)).
+				Int64("bytes", report.Bytes).Msg("pruned the model store")
+		}
+	}
+	return store, nil
 }
 
 // serveUntilDone runs srv on ln until ctx ends (SIGINT/SIGTERM), then stops accepting connections and

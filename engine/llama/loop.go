@@ -1,0 +1,202 @@
+package llama
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	llamacpp "github.com/ollama/ollama/llama"
+)
+
+// loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
+// sequences, builds one batch from every active sequence — one token for each sequence that is generating,
+// then prompt chunks round-robin up to the batch size — decodes it, and samples every sequence whose last
+// input was in the batch. Prefill and decode therefore share batches (continuous batching).
+func (r *Runner) loop() {
+	defer close(r.done)
+	batch, err := llamacpp.NewBatch(r.batch, r.parallel, 0)
+	if err != nil {
+		r.failAll(err)
+		return
+	}
+	defer batch.Free()
+	for {
+		r.mu.Lock()
+		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
+			r.cond.Wait()
+		}
+		if r.closing {
+			r.mu.Unlock()
+			r.failAll(ErrRunnerClosed)
+			return
+		}
+		incoming := r.incoming
+		r.incoming = nil
+		r.mu.Unlock()
+
+		for _, seq := range incoming {
+			r.assign(seq)
+			r.active = append(r.active, seq)
+		}
+		r.step(batch)
+	}
+}
+
+// failAll ends every sequence with err.
+func (r *Runner) failAll(err error) {
+	r.mu.Lock()
+	incoming := r.incoming
+	r.incoming = nil
+	r.mu.Unlock()
+	for _, seq := range incoming {
+		seq.finish("", err)
+		r.free <- struct{}{}
+	}
+	for _, seq := range r.active {
+		seq.finish("", err)
+		r.release(seq)
+	}
+	r.active = nil
+}
+
+// end finishes seq and frees its slot; the caller removes it from r.active.
+func (r *Runner) end(seq *sequence, reason string, err error) {
+	seq.doneReason = reason
+	seq.finish(reason, err)
+	r.release(seq)
+}
+
+// step runs one Decode over all active sequences.
+func (r *Runner) step(batch *llamacpp.Batch) {
+	batch.Clear()
+	now := time.Now()
+	live := r.active[:0]
+	for _, seq := range r.active {
+		seq.batched = 0
+		if seq.ctx.Err() != nil {
+			r.end(seq, "", seq.ctx.Err())
+			continue
+		}
+		live = append(live, seq)
+	}
+	r.active = live
+	if len(r.active) == 0 {
+		return
+	}
+
+	// Generating sequences first: one token each.
+	budget := r.batch
+	for _, seq := range r.active {
+		if len(seq.pending) != 1 || seq.numDecoded == 0 {
+			continue
+		}
+		if len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
+			seq.doneReason = "length"
+			continue
+		}
+		batch.Add(seq.pending[0], nil, len(seq.slot.tokens), true, seq.slot.id)
+		seq.batched, seq.iBatch = 1, batch.NumTokens()-1
+		budget--
+	}
+	// Then prompt chunks, round-robin so a long prompt cannot starve a later one.
+	n := len(r.active)
+	for k := range n {
+		seq := r.active[(r.next+k)%n]
+		if seq.numDecoded > 0 || seq.doneReason != "" || len(seq.pending) == 0 {
+			continue
+		}
+		if budget <= 0 {
+			r.next = (r.next + k) % n
+			break
+		}
+		if seq.started.IsZero() {
+			seq.started = now
+		}
+		take := min(len(seq.pending), budget)
+		pos := len(seq.slot.tokens)
+		for i := range take {
+			last := i == len(seq.pending)-1
+			batch.Add(seq.pending[i], nil, pos+i, last, seq.slot.id)
+		}
+		seq.batched, seq.iBatch = take, batch.NumTokens()-1
+		budget -= take
+	}
+
+	if batch.NumTokens() > 0 {
+		if err := r.lctx.Decode(batch); err != nil {
+			if errors.Is(err, llamacpp.ErrKvCacheFull) {
+				err = fmt.Errorf("the KV cache is full: %w", err)
+			}
+			for _, seq := range r.active {
+				if seq.batched > 0 {
+					r.end(seq, "", err)
+					seq.doneReason = "error"
+				}
+			}
+			r.compact()
+			return
+		}
+	}
+
+	for _, seq := range r.active {
+		if seq.doneReason != "" {
+			if seq.doneReason == "length" {
+				r.end(seq, "length", nil)
+			}
+			continue
+		}
+		if seq.batched == 0 {
+			continue
+		}
+		seq.slot.tokens = append(seq.slot.tokens, seq.pending[:seq.batched]...)
+		seq.pending = seq.pending[seq.batched:]
+		if len(seq.pending) > 0 {
+			continue // still prefilling
+		}
+		r.sample(seq)
+	}
+	r.compact()
+}
+
+// compact drops finished sequences from r.active.
+func (r *Runner) compact() {
+	live := r.active[:0]
+	for _, seq := range r.active {
+		if seq.slot.seq == seq {
+			live = append(live, seq)
+		}
+	}
+	clear(r.active[len(live):])
+	r.active = live
+}
+
+// sample picks seq's next token and decides whether the sequence goes on.
+func (r *Runner) sample(seq *sequence) {
+	tok := seq.sampler.Sample(r.lctx, seq.iBatch)
+	seq.sampler.Accept(tok, true)
+	seq.numDecoded++
+	if seq.numDecoded == 1 {
+		seq.firstToken = time.Now()
+	}
+	if r.model.TokenIsEog(tok) {
+		r.end(seq, "stop", nil)
+		return
+	}
+	piece := r.model.TokenToPiece(tok)
+	var lp []api.Logprob
+	if seq.logprobs {
+		if logits := r.lctx.GetLogitsIth(seq.iBatch); logits != nil {
+			lp = []api.Logprob{logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
+		}
+	}
+	if seq.emit(piece, lp) {
+		r.end(seq, "stop", nil)
+		return
+	}
+	if seq.numDecoded >= seq.numPredict {
+		r.end(seq, "length", nil)
+		return
+	}
+	seq.pending = []int{tok}
+}

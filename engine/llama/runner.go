@@ -1,0 +1,229 @@
+package llama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	llamacpp "github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/hearthlink/hearth/engine"
+)
+
+// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
+var ErrRunnerClosed = errors.New("model was unloaded while the request was running")
+
+// Runner is one loaded GGUF model: the weights, one llama context with a KV cache stream per slot, and the
+// decode loop goroutine that owns the context. Requests from any goroutine become sequences that the loop
+// advances together, one Decode call per step.
+type Runner struct {
+	model    *llamacpp.Model
+	lctx     *llamacpp.Context
+	numCtx   int // per slot
+	batch    int // tokens per step
+	parallel int
+
+	// free holds one token per idle slot: Generate takes one before submitting, the loop gives it back.
+	free chan struct{}
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	incoming []*sequence
+	closing  bool
+
+	closeOnce sync.Once
+	done      chan struct{} // closed when the loop has exited
+
+	// Only the loop goroutine touches what follows.
+	slots  []*slot
+	active []*sequence
+	next   int // round-robin start for prompt chunks
+}
+
+// Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. cfg.NumCtx is
+// the context of each of cfg.Parallel slots; Init must have run.
+func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error) {
+	if err := checkGGUF(path); err != nil {
+		return nil, err
+	}
+	if cfg.NumCtx <= 0 || cfg.NumBatch <= 0 || cfg.Parallel <= 0 || cfg.NumThread <= 0 {
+		return nil, fmt.Errorf("invalid load config %+v", cfg)
+	}
+	cfg.NumBatch = min(cfg.NumBatch, cfg.NumCtx)
+	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{
+		NumGpuLayers: 0,
+		UseMmap:      cfg.UseMMap >= 0 && len(adapters) == 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("llama.cpp could not load %s (corrupt or unsupported GGUF file)", path)
+	}
+	fa := ml.FlashAttentionAuto
+	if cfg.FlashAttention {
+		fa = ml.FlashAttentionEnabled
+	}
+	params := llamacpp.NewContextParams(cfg.NumCtx*cfg.Parallel, cfg.NumBatch, cfg.Parallel, cfg.NumThread, fa, cfg.KVCacheType)
+	lctx, err := llamacpp.NewContextWithModel(m, params)
+	if err != nil {
+		llamacpp.FreeModel(m)
+		return nil, fmt.Errorf("creating a context of %d tokens: %w", cfg.NumCtx*cfg.Parallel, err)
+	}
+	for _, a := range adapters {
+		if err := m.ApplyLoraFromFile(lctx, a, 1.0, cfg.NumThread); err != nil {
+			freeContext(lctx)
+			llamacpp.FreeModel(m)
+			return nil, fmt.Errorf("applying adapter %s: %w", a, err)
+		}
+	}
+	r := &Runner{
+		model:    m,
+		lctx:     lctx,
+		numCtx:   cfg.NumCtx,
+		batch:    cfg.NumBatch,
+		parallel: cfg.Parallel,
+		free:     make(chan struct{}, cfg.Parallel),
+		done:     make(chan struct{}),
+	}
+	r.cond = sync.NewCond(&r.mu)
+	for i := range cfg.Parallel {
+		r.slots = append(r.slots, &slot{id: i})
+		r.free <- struct{}{}
+	}
+	go r.loop()
+	return r, nil
+}
+
+// ContextLength is the context of each slot, in tokens.
+func (r *Runner) ContextLength() int { return r.numCtx }
+
+// Parallel is the number of slots.
+func (r *Runner) Parallel() int { return r.parallel }
+
+// Close stops the decode loop, ends the sequences in flight with ErrRunnerClosed and frees the context and
+// the weights.
+func (r *Runner) Close() error {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		r.closing = true
+		r.cond.Broadcast()
+		r.mu.Unlock()
+		<-r.done
+		freeContext(r.lctx)
+		llamacpp.FreeModel(r.model)
+	})
+	return nil
+}
+
+// Tokenize turns text into tokens, with the model's BOS where it wants one and special tokens parsed.
+func (r *Runner) Tokenize(text string) ([]int, error) {
+	return r.model.Tokenize(text, true, true)
+}
+
+// Detokenize concatenates the tokens' pieces.
+func (r *Runner) Detokenize(tokens []int) (string, error) {
+	var b strings.Builder
+	n := r.model.NumVocab()
+	for _, t := range tokens {
+		if t < 0 || t >= n {
+			return "", fmt.Errorf("token %d is outside the vocabulary (0-%d)", t, n-1)
+		}
+		b.WriteString(r.model.TokenToPiece(t))
+	}
+	return b.String(), nil
+}
+
+// Generate tokenizes the prompt, builds the sequence's sampler and queues it for a slot; it waits for a free
+// slot while all are busy, until ctx ends.
+func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-chan engine.Chunk, error) {
+	seq, err := r.newSequence(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-r.free:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-r.done:
+		return nil, ErrRunnerClosed
+	}
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		r.free <- struct{}{}
+		return nil, ErrRunnerClosed
+	}
+	seq.queued = time.Now()
+	r.incoming = append(r.incoming, seq)
+	r.cond.Signal()
+	r.mu.Unlock()
+	return seq.out.pump(ctx), nil
+}
+
+// newSequence prepares a request on the caller's goroutine: tokens, truncation, sampler.
+func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*sequence, error) {
+	tokens, err := r.model.Tokenize(req.Prompt, true, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 {
+		return nil, &engine.RequestError{Msg: "no input provided"}
+	}
+	opts := req.Options
+	numKeep := opts.NumKeep
+	if numKeep < 0 {
+		numKeep = len(tokens)
+	}
+	if r.model.AddBOSToken() {
+		numKeep++
+	}
+	numKeep = min(numKeep, r.numCtx-1)
+	if len(tokens) > r.numCtx {
+		if !req.Truncate {
+			return nil, engine.ErrInputTooLong
+		}
+		discard := len(tokens) - r.numCtx
+		tokens = append(tokens[:numKeep:numKeep], tokens[numKeep+discard:]...)
+	}
+	grammar := req.Grammar
+	sampler, err := llamacpp.NewSamplingContext(r.model, llamacpp.SamplingParams{
+		TopK:           opts.TopK,
+		TopP:           opts.TopP,
+		MinP:           opts.MinP,
+		TypicalP:       opts.TypicalP,
+		Temp:           opts.Temperature,
+		RepeatLastN:    opts.RepeatLastN,
+		PenaltyRepeat:  opts.RepeatPenalty,
+		PenaltyFreq:    opts.FrequencyPenalty,
+		PenaltyPresent: opts.PresencePenalty,
+		Seed:           uint32(opts.Seed),
+		Grammar:        grammar,
+	})
+	if err != nil {
+		if grammar != "" {
+			return nil, &engine.RequestError{Msg: "invalid format: the grammar could not be compiled"}
+		}
+		return nil, err
+	}
+	for _, t := range tokens {
+		sampler.Accept(t, false)
+	}
+	numPredict := opts.NumPredict
+	if numPredict < 0 || numPredict > 10*r.numCtx {
+		numPredict = 10 * r.numCtx
+	}
+	return &sequence{
+		ctx:         ctx,
+		prompt:      tokens,
+		sampler:     sampler,
+		numPredict:  numPredict,
+		numKeep:     numKeep,
+		shift:       req.Shift,
+		stops:       opts.Stop,
+		logprobs:    req.Logprobs,
+		topLogprobs: req.TopLogprobs,
+		out:         newOutQueue(),
+	}, nil
+}

@@ -1,0 +1,311 @@
+package llama
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ollama/ollama/api"
+	llamacpp "github.com/ollama/ollama/llama"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/models"
+)
+
+// openTiny loads the generated tiny-llama with parallel slots of numCtx tokens.
+func openTiny(t testing.TB, parallel, numCtx int) *Runner {
+	t.Helper()
+	Init("")
+	path, err := models.Ensure(context.Background(), "", "tiny-llama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(path, nil, engine.LoadConfig{NumCtx: numCtx, NumBatch: 512, NumThread: 2, Parallel: parallel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// greedy returns options for deterministic decoding of n tokens.
+func greedy(n int) api.Options {
+	o := api.DefaultOptions()
+	o.Temperature = 0
+	o.NumPredict = n
+	return o
+}
+
+// collect runs a request to the end and returns its text and final chunk.
+func collect(t testing.TB, r *Runner, ctx context.Context, req engine.GenerateRequest) (string, engine.Chunk) {
+	t.Helper()
+	ch, err := r.Generate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var last engine.Chunk
+	for c := range ch {
+		if !utf8.ValidString(c.Text) {
+			t.Errorf("chunk %q is not valid UTF-8", c.Text)
+		}
+		b.WriteString(c.Text)
+		last = c
+	}
+	if !last.Done {
+		t.Fatalf("stream ended without a final chunk")
+	}
+	if last.Err != nil {
+		t.Fatalf("generation failed: %v", last.Err)
+	}
+	return b.String(), last
+}
+
+func TestGenerateNumPredictAndMetrics(t *testing.T) {
+	r := openTiny(t, 2, 512)
+	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there", Options: greedy(12)})
+	if text == "" {
+		t.Fatal("no text generated")
+	}
+	if last.DoneReason != "length" && last.DoneReason != "stop" {
+		t.Errorf("done reason %q", last.DoneReason)
+	}
+	if last.DoneReason == "length" && last.EvalCount != 12 {
+		t.Errorf("eval count %d, want 12", last.EvalCount)
+	}
+	if last.PromptEvalCount == 0 || last.PromptEvalDuration <= 0 || last.EvalDuration <= 0 {
+		t.Errorf("metrics missing: %+v", last)
+	}
+}
+
+func TestGreedyIsDeterministicAndPrefixCacheIsExact(t *testing.T) {
+	r := openTiny(t, 2, 512)
+	req := engine.GenerateRequest{Prompt: "The quick brown fox jumps over the lazy dog", Options: greedy(24)}
+	a, _ := collect(t, r, t.Context(), req)
+	b, last := collect(t, r, t.Context(), req) // served from the cached prefix
+	if a != b {
+		t.Fatalf("second run differs with a cached prefix:\n%q\n%q", a, b)
+	}
+	if last.PromptEvalCount == 0 {
+		t.Error("prompt_eval_count should count cached tokens too")
+	}
+}
+
+// TestPrefixCopiedAcrossSlots occupies the slot holding a prefix, so the next request with the same prefix
+// lands in another slot and must reuse the prefix by copying the KV stream; its output must match a run
+// without any cache.
+func TestPrefixCopiedAcrossSlots(t *testing.T) {
+	r := openTiny(t, 2, 1024)
+	long := strings.Repeat("Once upon a time in a land far away there lived a king. ", 8)
+	want, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: greedy(16)})
+
+	// Keep slot A busy with a long generation that shares the prefix.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	busy, err := r.Generate(ctx, engine.GenerateRequest{Prompt: long + "The", Options: greedy(100000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-busy // first chunk: it is generating
+	got, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: greedy(16)})
+	cancel()
+	for range busy {
+	}
+	if got != want {
+		t.Fatalf("output with a copied prefix differs:\n%q\n%q", got, want)
+	}
+}
+
+func TestStopStringsNeverLeak(t *testing.T) {
+	r := openTiny(t, 1, 512)
+	full, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Tell me a story", Options: greedy(40)})
+	if len(full) < 12 {
+		t.Skipf("model produced too little text to cut: %q", full)
+	}
+	// Stop on a string that starts in the middle of the output.
+	stop := full[len(full)/2 : len(full)/2+4]
+	opts := greedy(40)
+	opts.Stop = []string{stop}
+	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Tell me a story", Options: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var last engine.Chunk
+	for c := range ch {
+		b.WriteString(c.Text)
+		if strings.Contains(b.String(), stop[:1]) && strings.HasSuffix(b.String(), stop) {
+			t.Errorf("stop string leaked in a chunk: %q", b.String())
+		}
+		last = c
+	}
+	want := full[:strings.Index(full, stop)]
+	if b.String() != want || last.DoneReason != "stop" {
+		t.Fatalf("got %q (%s), want %q (stop)", b.String(), last.DoneReason, want)
+	}
+}
+
+func TestSeedReproducible(t *testing.T) {
+	r := openTiny(t, 2, 512)
+	opts := api.DefaultOptions()
+	opts.Temperature = 1.2
+	opts.Seed = 42
+	opts.NumPredict = 24
+	req := engine.GenerateRequest{Prompt: "Random words:", Options: opts}
+	a, _ := collect(t, r, t.Context(), req)
+	b, _ := collect(t, r, t.Context(), req)
+	if a != b {
+		t.Fatalf("same seed gave different text:\n%q\n%q", a, b)
+	}
+}
+
+func TestConcurrentMatchesSequential(t *testing.T) {
+	r := openTiny(t, 4, 512)
+	prompts := []string{"Alpha beta", "The weather today", "Once upon a time", "1 2 3 4", "Why is the sky", "Hello"}
+	want := make([]string, len(prompts))
+	for i, p := range prompts {
+		want[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(20)})
+	}
+	got := make([]string, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() {
+			got[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(20)})
+		})
+	}
+	wg.Wait()
+	for i := range prompts {
+		if got[i] != want[i] {
+			t.Errorf("prompt %q: concurrent %q, sequential %q", prompts[i], got[i], want[i])
+		}
+	}
+}
+
+func TestCancelFreesSlot(t *testing.T) {
+	r := openTiny(t, 1, 512)
+	ctx, cancel := context.WithCancel(t.Context())
+	ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: "Go on forever", Options: greedy(-1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ch
+	cancel()
+	// The only slot must come free for the next request.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Next", Options: greedy(4)})
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("slot was not freed after cancel")
+	}
+}
+
+func TestContextFull(t *testing.T) {
+	r := openTiny(t, 1, 64)
+	_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: greedy(200), Shift: false})
+	if last.DoneReason != "length" || last.EvalCount >= 64 {
+		t.Errorf("without shift: %s after %d tokens, want length before 64", last.DoneReason, last.EvalCount)
+	}
+	_, last = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: greedy(150), Shift: true})
+	if last.EvalCount != 150 && last.DoneReason != "stop" {
+		t.Errorf("with shift: %s after %d tokens, want 150", last.DoneReason, last.EvalCount)
+	}
+}
+
+func TestPromptTooLong(t *testing.T) {
+	r := openTiny(t, 1, 32)
+	long := strings.Repeat("word ", 100)
+	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4)}); !errors.Is(err, engine.ErrBadRequest) {
+		t.Fatalf("truncate off: err %v, want a bad request", err)
+	}
+	_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4), Truncate: true, Shift: true})
+	if last.PromptEvalCount != 32 {
+		t.Errorf("truncated prompt has %d tokens, want 32", last.PromptEvalCount)
+	}
+}
+
+func TestJSONSchemaGrammar(t *testing.T) {
+	r := openTiny(t, 1, 512)
+	schema := `{"type":"object","properties":{"name":{"type":"string","maxLength":8},"age":{"type":"integer"}},"required":["name","age"]}`
+	g := llamacpp.SchemaToGrammar([]byte(schema))
+	if g == nil {
+		t.Fatal("schema did not compile")
+	}
+	opts := greedy(200)
+	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Give me JSON", Options: opts, Grammar: string(g)})
+	if last.DoneReason != "stop" {
+		t.Fatalf("grammar output did not finish: %s %q", last.DoneReason, text)
+	}
+	var v struct {
+		Name *string `json:"name"`
+		Age  *int    `json:"age"`
+	}
+	if err := json.Unmarshal([]byte(text), &v); err != nil || v.Name == nil || v.Age == nil {
+		t.Fatalf("output %q does not satisfy the schema: %v", text, err)
+	}
+}
+
+func TestLogprobs(t *testing.T) {
+	r := openTiny(t, 1, 512)
+	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Hi", Options: greedy(5), Logprobs: true, TopLogprobs: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for c := range ch {
+		for _, lp := range c.Logprobs {
+			n++
+			if lp.Logprob > 0 || len(lp.TopLogprobs) != 3 || lp.TopLogprobs[0].Logprob < lp.TopLogprobs[2].Logprob {
+				t.Errorf("bad logprob %+v", lp)
+			}
+			if lp.Logprob != lp.TopLogprobs[0].Logprob { // greedy picks the most likely token
+				t.Errorf("greedy token logprob %v is not the top one %v", lp.Logprob, lp.TopLogprobs[0].Logprob)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no logprobs")
+	}
+}
+
+func TestMalformedGGUF(t *testing.T) {
+	Init("")
+	path, err := models.Ensure(context.Background(), "", "tiny-llama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad := map[string][]byte{
+		"magic":     append([]byte("GGXX"), data[4:]...),
+		"truncated": data[:len(data)/2],
+		"header":    data[:10],
+		"counts":    append(append(append([]byte{}, data[:8]...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f), data[16:]...),
+	}
+	for name, b := range bad {
+		p := filepath.Join(dir, name+".gguf")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(p, nil, engine.LoadConfig{NumCtx: 64, NumBatch: 64, NumThread: 1, Parallel: 1})
+		if err == nil {
+			r.Close()
+			t.Errorf("%s: loaded a malformed file", name)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}

@@ -1,0 +1,92 @@
+package llama
+
+import "time"
+
+// minCopyGain is how many more prefix tokens another slot must hold before its KV cache is copied into the
+// chosen slot: a copy moves the whole per-slot buffer, so a few tokens are cheaper to recompute.
+const minCopyGain = 16
+
+// slot is one KV cache stream (llama.cpp sequence id) and the tokens it holds, in order.
+type slot struct {
+	id       int
+	tokens   []int
+	seq      *sequence // nil when idle
+	lastUsed time.Time
+}
+
+// commonPrefix is the number of leading tokens a and b share.
+func commonPrefix(a, b []int) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// assign gives seq an idle slot, reusing the longest prompt prefix found in any slot's KV cache, busy ones
+// included: when another slot holds a clearly longer prefix than the chosen idle slot, its cache is copied
+// over first. llama.cpp only copies whole streams between slots (a partial copy aborts), so the full
+// stream is copied and the tail past the prefix removed. At least one prompt token is always left to
+// evaluate, since sampling needs its logits. Among idle slots with equally long prefixes the least recently
+// used one is taken, so caches other clients may come back to survive longest.
+func (r *Runner) assign(seq *sequence) {
+	var dst *slot
+	dstLen := -1
+	var src *slot
+	srcLen := 0
+	for _, sl := range r.slots {
+		l := commonPrefix(sl.tokens, seq.prompt)
+		if l > srcLen {
+			src, srcLen = sl, l
+		}
+		if sl.seq != nil {
+			continue
+		}
+		if dst == nil || l > dstLen || (l == dstLen && sl.lastUsed.Before(dst.lastUsed)) {
+			dst, dstLen = sl, l
+		}
+	}
+	if src != nil && src != dst && srcLen-dstLen >= minCopyGain {
+		r.lctx.KvCacheSeqCp(src.id, dst.id, -1, -1)
+		dst.tokens = append(dst.tokens[:0], src.tokens...)
+		dstLen = srcLen
+	}
+	keep := min(dstLen, len(seq.prompt)-1)
+	if keep < len(dst.tokens) {
+		if !r.lctx.KvCacheSeqRm(dst.id, keep, -1) {
+			r.lctx.KvCacheSeqRm(dst.id, 0, -1)
+			keep = 0
+		}
+		dst.tokens = dst.tokens[:keep]
+	}
+	dst.seq = seq
+	seq.slot = dst
+	seq.pending = seq.prompt[keep:]
+	seq.promptCount = len(seq.prompt)
+}
+
+// release frees seq's slot.
+func (r *Runner) release(seq *sequence) {
+	seq.slot.seq = nil
+	seq.slot.lastUsed = time.Now()
+	r.free <- struct{}{}
+}
+
+// shift makes room in a full slot by dropping half of the tokens after numKeep, moving the rest down. It
+// reports false when the cache cannot shift.
+func (r *Runner) shift(seq *sequence) bool {
+	sl := seq.slot
+	if !r.lctx.KvCacheCanShift() {
+		return false
+	}
+	numKeep := min(seq.numKeep, len(sl.tokens)-1)
+	discard := max((len(sl.tokens)-numKeep)/2, 1)
+	if !r.lctx.KvCacheSeqRm(sl.id, numKeep, numKeep+discard) {
+		return false
+	}
+	r.lctx.KvCacheSeqAdd(sl.id, numKeep+discard, len(sl.tokens), -discard)
+	sl.tokens = append(sl.tokens[:numKeep], sl.tokens[numKeep+discard:]...)
+	return true
+}

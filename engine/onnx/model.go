@@ -1,0 +1,323 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hearthlink/hearth/engine"
+)
+
+// ErrModelClosed ends the requests of a model that was unloaded while they waited.
+var ErrModelClosed = errors.New("model was unloaded while the request was running")
+
+// Options tune how a loaded model runs. The zero value picks the defaults.
+type Options struct {
+	// Threads is ONNX Runtime's intra-op thread count (0: one per CPU).
+	Threads int
+	// Spin lets idle ONNX Runtime threads spin-wait between runs: a little lower latency for a busy core.
+	Spin bool
+	// BatchWindow is how long an idle model waits after a request arrives for concurrent ones to join
+	// its batch (0: DefaultBatchWindow; negative: no wait).
+	BatchWindow time.Duration
+	// MaxBatch is the most sequences in one model call (0: DefaultMaxBatch).
+	MaxBatch int
+	// MaxBatchTokens bounds sequences × padded length of one model call (0: DefaultMaxBatchTokens).
+	MaxBatchTokens int
+}
+
+// Defaults of Options.
+const (
+	DefaultBatchWindow    = time.Millisecond
+	DefaultMaxBatch       = 32
+	DefaultMaxBatchTokens = 8192
+)
+
+// Model is a loaded ONNX encoder: its tokenizer, one ONNX Runtime session and the batcher that feeds it.
+// It implements engine.Embedder, engine.Classifier and engine.Reranker; each refuses with an
+// *engine.CapabilityError what the model was not made for. Every method is safe for concurrent use, and
+// concurrent requests share model calls.
+type Model struct {
+	spec    *spec
+	tok     *tokenizer
+	sess    *session
+	batcher *batcher
+	padID   int64
+	// tmpDir is the folder of links the model was loaded from, removed on Close ("" for none).
+	tmpDir string
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// LoadDir loads the ONNX model folder dir (model.onnx, tokenizer.json or vocab.txt, config.json and
+// optionally hearth.json). Init must have succeeded.
+func LoadDir(dir string, opts Options) (*Model, error) {
+	f, err := dirFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	graph, err := f.graphName()
+	if err != nil {
+		return nil, err
+	}
+	return load(f, graph, opts)
+}
+
+// load loads a model from its files; graph names the ONNX graph among them.
+func load(f files, graph string, opts Options) (*Model, error) {
+	s, err := readSpec(f)
+	if err != nil {
+		return nil, err
+	}
+	tk, err := loadTokenizer(f, s.MaxLength)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Threads <= 0 {
+		opts.Threads = defaultThreads()
+	}
+	sess, err := openSession(f[graph], s.Output, sessionOptions{threads: opts.Threads, spin: opts.Spin})
+	if err != nil {
+		return nil, err
+	}
+	if s.Task != TaskEmbedding && sess.outputRank != 2 {
+		sess.close()
+		return nil, fmt.Errorf("the graph's output %q has %d dimensions; a %s model outputs [batch, labels]", sess.output, sess.outputRank, s.Task)
+	}
+	m := &Model{spec: s, tok: tk, sess: sess}
+	if id, ok := tk.tk.TokenToId("[PAD]"); ok {
+		m.padID = int64(id)
+	}
+	bo := batchOptions{window: opts.BatchWindow, maxBatch: opts.MaxBatch, maxTokens: opts.MaxBatchTokens}
+	if bo.window == 0 {
+		bo.window = DefaultBatchWindow
+	}
+	if bo.maxBatch <= 0 {
+		bo.maxBatch = DefaultMaxBatch
+	}
+	if bo.maxTokens <= 0 {
+		bo.maxTokens = DefaultMaxBatchTokens
+	}
+	bo.maxTokens = max(bo.maxTokens, s.MaxLength)
+	m.batcher = newBatcher(bo, m.runBatch)
+	return m, nil
+}
+
+// ContextLength is the most tokens one input may hold, special tokens included.
+func (m *Model) ContextLength() int { return m.spec.MaxLength }
+
+// Capabilities names what the model does: "embedding", "classification" and/or "rerank".
+func (m *Model) Capabilities() []string { return m.spec.capabilities() }
+
+// Labels returns the class names of a classification model, in logit order.
+func (m *Model) Labels() []string { return slices.Clone(m.spec.labels) }
+
+// Close stops the batcher (queued requests fail with ErrModelClosed), frees the session and removes the
+// model's folder of links.
+func (m *Model) Close() error {
+	m.closeOnce.Do(func() {
+		m.batcher.close(ErrModelClosed)
+		m.closeErr = m.sess.close()
+		if m.tmpDir != "" {
+			os.RemoveAll(m.tmpDir)
+		}
+	})
+	return m.closeErr
+}
+
+// Embed returns one vector per input (L2-normalised when the model's config asks for it) and the number
+// of tokens read.
+func (m *Model) Embed(ctx context.Context, inputs []string, truncate bool) ([][]float32, int, error) {
+	if !slices.Contains(m.Capabilities(), "embedding") {
+		return nil, 0, &engine.CapabilityError{Capability: "embedding"}
+	}
+	encs, tokens, err := m.encode(inputs, nil, truncate)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := m.infer(ctx, encs)
+	if err != nil {
+		return nil, 0, err
+	}
+	if m.spec.Normalize {
+		for _, r := range rows {
+			Normalize(r)
+		}
+	}
+	return rows, tokens, nil
+}
+
+// Classify returns, per input, every label with its probability, highest first: a softmax over the
+// labels, or one sigmoid per label for a multi-label model.
+func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([][]engine.LabelScore, int, error) {
+	if !slices.Contains(m.Capabilities(), "classification") {
+		return nil, 0, &engine.CapabilityError{Capability: "classification"}
+	}
+	encs, tokens, err := m.encode(inputs, nil, truncate)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := m.infer(ctx, encs)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([][]engine.LabelScore, len(rows))
+	for i, logits := range rows {
+		if len(logits) != len(m.spec.labels) {
+			return nil, 0, fmt.Errorf("the model output %d logits for %d labels", len(logits), len(m.spec.labels))
+		}
+		probs := make([]float32, len(logits))
+		if m.spec.multiLabel {
+			for k, x := range logits {
+				probs[k] = sigmoid(x)
+			}
+		} else {
+			probs = softmax(logits)
+		}
+		scores := make([]engine.LabelScore, len(probs))
+		for k, p := range probs {
+			scores[k] = engine.LabelScore{Label: m.spec.labels[k], Score: p}
+		}
+		slices.SortStableFunc(scores, func(a, b engine.LabelScore) int {
+			switch {
+			case a.Score > b.Score:
+				return -1
+			case a.Score < b.Score:
+				return 1
+			}
+			return 0
+		})
+		out[i] = scores
+	}
+	return out, tokens, nil
+}
+
+// Rerank scores each document's relevance to query, in document order: the cross-encoder reads
+// "[CLS] query [SEP] document [SEP]" and its logit goes through a sigmoid (sentence-transformers'
+// CrossEncoder default), so scores lie in (0, 1). Over the model's length the longer of query and document
+// is cut first.
+func (m *Model) Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error) {
+	if !slices.Contains(m.Capabilities(), "rerank") {
+		return nil, 0, &engine.CapabilityError{Capability: "rerank"}
+	}
+	encs, tokens, err := m.encode(documents, &query, truncate)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := m.infer(ctx, encs)
+	if err != nil {
+		return nil, 0, err
+	}
+	scores := make([]float32, len(rows))
+	for i, r := range rows {
+		if len(r) == 0 {
+			return nil, 0, errors.New("the model output no logit")
+		}
+		// A two-label head scores relevance as the last label's probability.
+		if len(r) == 2 {
+			scores[i] = softmax(r)[1]
+		} else {
+			scores[i] = sigmoid(r[0])
+		}
+	}
+	return scores, tokens, nil
+}
+
+// encode tokenizes every input, as (query, input) pairs when query is set, and counts the tokens.
+func (m *Model) encode(inputs []string, query *string, truncate bool) ([]encoding, int, error) {
+	encs := make([]encoding, len(inputs))
+	tokens := 0
+	for i, in := range inputs {
+		var err error
+		if query != nil {
+			encs[i], err = m.tok.encodePair(*query, &in, truncate)
+		} else {
+			encs[i], err = m.tok.encode(in, truncate)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		tokens += len(encs[i].ids)
+	}
+	return encs, tokens, nil
+}
+
+// infer queues the encodings with the batcher and waits for their rows of output.
+func (m *Model) infer(ctx context.Context, encs []encoding) ([][]float32, error) {
+	if len(encs) == 0 {
+		return [][]float32{}, nil
+	}
+	t := newTicket(len(encs))
+	jobs := make([]*job, len(encs))
+	for i, e := range encs {
+		jobs[i] = &job{ctx: ctx, enc: e, ticket: t}
+	}
+	if !m.batcher.submit(jobs) {
+		return nil, ErrModelClosed
+	}
+	if err := t.wait(ctx); err != nil {
+		return nil, err
+	}
+	rows := make([][]float32, len(jobs))
+	for i, j := range jobs {
+		if !finite(j.out) {
+			return nil, errors.New("the model output NaN or Inf values")
+		}
+		rows[i] = j.out
+	}
+	return rows, nil
+}
+
+// runBatch pads a batch to its longest sequence, runs the session and sets each job's row: the pooled
+// vector of an embedding model, the logits of a classifier.
+func (m *Model) runBatch(jobs []*job) error {
+	n, length := len(jobs), 0
+	for _, j := range jobs {
+		length = max(length, len(j.enc.ids))
+	}
+	in := &batchInput{
+		n:      n,
+		length: length,
+		ids:    make([]int64, n*length),
+		mask:   make([]int64, n*length),
+		typeID: make([]int64, n*length),
+	}
+	for r, j := range jobs {
+		row := r * length
+		for t := range length {
+			if t < len(j.enc.ids) {
+				in.ids[row+t], in.mask[row+t], in.typeID[row+t] = j.enc.ids[t], 1, j.enc.typeIDs[t]
+			} else {
+				in.ids[row+t] = m.padID
+			}
+		}
+	}
+	out, shape, err := m.sess.run(in)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(shape) == 3 && shape[0] == int64(n) && shape[1] == int64(length):
+		hidden := int(shape[2])
+		for r, j := range jobs {
+			if m.spec.Pooling == "cls" {
+				j.out = clsPool(out, length, hidden, r)
+			} else {
+				j.out = meanPool(out, length, hidden, r, len(j.enc.ids))
+			}
+		}
+	case len(shape) == 2 && shape[0] == int64(n):
+		width := int(shape[1])
+		for r, j := range jobs {
+			j.out = slices.Clone(out[r*width : (r+1)*width])
+		}
+	default:
+		return fmt.Errorf("the graph's output %q has shape %v for a batch of %d × %d tokens", m.sess.output, shape, n, length)
+	}
+	return nil
+}

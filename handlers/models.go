@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/hearthlink/hearth/registry"
+)
+
+// listModels answers GET/HEAD /api/tags: every stored model, most recently modified first.
+func (s *server) listModels(w http.ResponseWriter, r *http.Request) {
+	models, err := s.store.List()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	resp := api.ListResponse{Models: make([]api.ListModelResponse, 0, len(models))}
+	for _, m := range models {
+		name := m.Name.DisplayShortest()
+		resp.Models = append(resp.Models, api.ListModelResponse{
+			Name:        name,
+			Model:       name,
+			RemoteModel: m.Config.RemoteModel,
+			RemoteHost:  m.Config.RemoteHost,
+			ModifiedAt:  m.ModifiedAt,
+			Size:        m.Size,
+			Digest:      m.Digest,
+			Details:     m.Details(),
+		})
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// copyModel answers POST /api/copy: a second name for a model's manifest. 200 with an empty body.
+func (s *server) copyModel(w http.ResponseWriter, r *http.Request) {
+	var req api.CopyRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	err := s.store.Copy(req.Source, req.Destination)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, registry.ErrInvalidName):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, registry.ErrNotFound):
+		// Copy is the one route whose not-found message quotes the name with %q.
+		writeError(w, http.StatusNotFound, fmt.Sprintf("model %q not found", req.Source))
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}
+
+// deleteModel answers DELETE /api/delete: removes the manifest and the blobs no other model uses.
+func (s *server) deleteModel(w http.ResponseWriter, r *http.Request) {
+	var req api.DeleteRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	err := s.store.Delete(cmp.Or(req.Model, req.Name))
+	if err != nil {
+		writeError(w, storeErrorStatus(err), err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// storeErrorStatus is the status of a model store error: 400 for what the request got wrong, 404 for
+// a model (or a blob of it) that is not there, 500 for the rest.
+func storeErrorStatus(err error) int {
+	switch {
+	case errors.Is(err, registry.ErrInvalidName), errors.Is(err, registry.ErrInvalidDigest),
+		errors.Is(err, registry.ErrInvalidInput), errors.Is(err, registry.ErrDigestMismatch):
+		return http.StatusBadRequest
+	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrMissingBlob):
+		return http.StatusNotFound
+	default:
+		return http.StatusInternalServerError
+	}
+}
