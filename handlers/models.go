@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/ollama/ollama/api"
 
 	"github.com/hearthlink/hearth/registry"
@@ -81,4 +82,18 @@ func storeErrorStatus(err error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// modelRoutes mounts the model-management routes: list, show, copy, delete, blobs, create, pull, push.
+func (s *server) modelRoutes(r chi.Router) {
+	r.Get("/api/tags", s.listModels)
+	r.Head("/api/tags", s.listModels)
+	r.Post("/api/show", s.showModel)
+	r.Post("/api/copy", s.copyModel)
+	r.Delete("/api/delete", s.deleteModel)
+	r.Head("/api/blobs/{digest}", s.headBlob)
+	r.Post("/api/blobs/{digest}", s.createBlob)
+	r.Post("/api/create", s.createModel)
+	r.Post("/api/pull", s.pullModel)
+	r.Post("/api/push", s.pushModel)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -17,6 +18,12 @@ type Options struct {
 	MaxRequestBytes int64
 	// Store is the model store behind the model-management routes.
 	Store *registry.Store
+	// Origins are CORS origins allowed besides DefaultOrigins (OLLAMA_ORIGINS).
+	Origins []string
+	// Listen is the address the server is bound to; on loopback the DNS-rebinding Host guard is on.
+	Listen net.Addr
+	// APIKey, when set, is required as a bearer token on every route but /.
+	APIKey string
 }
 
 // server carries the dependencies every route handler shares.
@@ -32,6 +39,9 @@ func New(opts Options) http.Handler {
 	r.Use(
 		Recover(opts.Logger),
 		AccessLog(opts.Logger),
+		CORS(append(DefaultOrigins(), opts.Origins...)),
+		HostGuard(opts.Listen),
+		RequireAPIKey(opts.APIKey),
 		LimitBody(opts.MaxRequestBytes),
 		Compress(),
 	)
@@ -48,5 +58,6 @@ func New(opts Options) http.Handler {
 
 // routes mounts the route families; each family's handlers live in a file of their own.
 func (s *server) routes(r chi.Router) {
-	_ = s
+	s.modelRoutes(r)
+	s.v2Routes(r)
 }

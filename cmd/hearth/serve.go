@@ -52,12 +52,22 @@ func serve(ctx context.Context, args []string) error {
 			Logger:          log,
 			MaxRequestBytes: cfg.MaxRequestBytes,
 			Store:           store,
+			Origins:         cfg.Origins,
+			Listen:          ln.Addr(),
+			APIKey:          cfg.APIKey,
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 	}
 	log.Info().Str("listen", ln.Addr().String()).Str("models", cfg.ModelsDir).
 		Str("version", version).Str("ollama_api", handlers.OllamaVersion).Msg("hearth is listening")
+	if cfg.DefaultModels {
+		go func() {
+			if err := registerDefaults(ctx, log, store, "http://"+ln.Addr().String()); err != nil {
+				log.Warn().Err(err).Msg("registering the default models")
+			}
+		}()
+	}
 	return serveUntilDone(ctx, log, srv, ln)
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
@@ -49,6 +50,8 @@ type Model struct {
 	padID   int64
 	// tmpDir is the folder of links the model was loaded from, removed on Close ("" for none).
 	tmpDir string
+	// calls counts model calls (batches run), for tests and metrics.
+	calls atomic.Int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -297,6 +300,7 @@ func (m *Model) runBatch(jobs []*job) error {
 			}
 		}
 	}
+	m.calls.Add(1)
 	out, shape, err := m.sess.run(in)
 	if err != nil {
 		return err

@@ -1,0 +1,89 @@
+package engine
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/hearthlink/hearth/registry"
+)
+
+// maxNumCtx bounds num_ctx before any model is consulted: beyond it no KV cache fits in memory.
+const maxNumCtx = 1 << 24
+
+// Options merges a request's options over the model's parameters over the defaults, with Ollama's
+// semantics (unknown keys ignored, JSON numbers truncated to integers), except that a wrong type, or a
+// load-time value that makes no sense, is a *RequestError (Ollama answers 500).
+func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.Options, error) {
+	opts := api.DefaultOptions()
+	opts.NumCtx = s.cfg.NumCtx
+	if err := opts.FromMap(m.Options); err != nil {
+		return api.Options{}, &LoadError{Model: m.ShortName, Err: err}
+	}
+	if err := opts.FromMap(requestOpts); err != nil {
+		return api.Options{}, &RequestError{Msg: err.Error()}
+	}
+	switch {
+	case opts.NumCtx < 0 || opts.NumCtx > maxNumCtx:
+		return api.Options{}, badRequest("num_ctx %d is out of range: use a context length between 1 and %d tokens", opts.NumCtx, maxNumCtx)
+	case opts.NumBatch < 0:
+		return api.Options{}, badRequest("num_batch %d is out of range: use a positive batch size", opts.NumBatch)
+	case opts.NumThread < 0:
+		return api.Options{}, badRequest("num_thread %d is out of range: use 0 (automatic) or a positive thread count", opts.NumThread)
+	}
+	if opts.NumCtx == 0 {
+		opts.NumCtx = s.cfg.NumCtx
+	}
+	if opts.NumBatch == 0 {
+		opts.NumBatch = 512
+	}
+	return opts, nil
+}
+
+// loadConfig picks the load-time options out of opts. num_gpu and main_gpu are left out: hearth runs on
+// the CPU, so they never force a reload.
+func (s *Scheduler) loadConfig(opts api.Options) LoadConfig {
+	mmap := 0
+	if opts.UseMMap != nil {
+		mmap = -1
+		if *opts.UseMMap {
+			mmap = 1
+		}
+	}
+	numCtx := max(opts.NumCtx, 4)
+	return LoadConfig{
+		NumCtx:         numCtx,
+		NumBatch:       min(opts.NumBatch, numCtx),
+		NumThread:      opts.NumThread,
+		UseMMap:        mmap,
+		Parallel:       s.cfg.NumParallel,
+		KVCacheType:    s.cfg.KVCacheType,
+		FlashAttention: s.cfg.FlashAttention,
+	}
+}
+
+// jsonMarshal is json.Marshal, named for the one place that round-trips a parameter.
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// systemMemory reads MemTotal from /proc/meminfo; 16 GiB when it cannot.
+func systemMemory() int64 {
+	const fallback = 16 << 30
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return fallback
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					return kb << 10
+				}
+			}
+		}
+	}
+	return fallback
+}

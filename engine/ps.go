@@ -1,0 +1,48 @@
+package engine
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// Loaded lists the loaded models as /api/ps reports them, the one expiring last first. A model still
+// loading, or in use, shows now + its keep-alive.
+func (s *Scheduler) Loaded() []api.ProcessModelResponse {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	out := []api.ProcessModelResponse{}
+	for _, lm := range s.loaded {
+		m := lm.model
+		r := api.ProcessModelResponse{
+			Name:   m.ShortName,
+			Model:  m.ShortName,
+			Size:   lm.estimate.Total(),
+			Digest: m.Digest,
+			Details: api.ModelDetails{
+				ParentModel:       m.ParentModel,
+				Format:            m.Config.ModelFormat,
+				Family:            m.Config.ModelFamily,
+				Families:          m.Config.ModelFamilies,
+				ParameterSize:     m.Config.ModelType,
+				QuantizationLevel: m.Config.FileType,
+			},
+			ExpiresAt:     lm.expiresAt,
+			ContextLength: lm.cfg.NumCtx,
+		}
+		if lm.runner != nil {
+			r.ContextLength = lm.runner.ContextLength()
+		}
+		if r.ExpiresAt.IsZero() {
+			r.ExpiresAt = now.Add(lm.keepAlive)
+		}
+		out = append(out, r)
+	}
+	slices.SortStableFunc(out, func(a, b api.ProcessModelResponse) int {
+		return cmp.Compare(b.ExpiresAt.Unix(), a.ExpiresAt.Unix())
+	})
+	return out
+}

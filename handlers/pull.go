@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+
+	"github.com/ollama/ollama/api"
+
+	"github.com/hearthlink/hearth/registry"
+)
+
+// pullModel answers POST /api/pull: the store downloads the model from its registry, streaming
+// Ollama's progress ("pulling manifest", "pulling <digest>"..., "success").
+func (s *server) pullModel(w http.ResponseWriter, r *http.Request) {
+	var req api.PullRequest
+	if !decodeJSON(w, r, &req) {
+		return
+	}
+	name := cmp.Or(req.Model, req.Name)
+	if _, err := registry.ParseName(name); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid model name")
+		return
+	}
+	serveStream(w, r, streamOptions[api.ProgressResponse]{Stream: req.Stream, Status: storeErrorStatus},
+		func(ctx context.Context, emit func(api.ProgressResponse) error) error {
+			return s.store.Pull(ctx, name, registry.TransferOptions{
+				Insecure: req.Insecure,
+				Progress: func(p api.ProgressResponse) { _ = emit(p) },
+			})
+		})
+}
