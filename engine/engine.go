@@ -7,6 +7,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -101,7 +102,9 @@ type GenerateRequest struct {
 	Prompt string
 	// Options carries sampling (temperature, top_k, ...), stop, num_predict, num_keep and seed.
 	Options api.Options
-	// Grammar is a GBNF grammar constraining the output ("" for none).
+	// Format constrains the output: "json" or a JSON schema, checked by CheckFormat (nil for none).
+	Format json.RawMessage
+	// Grammar is a GBNF grammar constraining the output, used instead of Format when set.
 	Grammar string
 	// Shift lets a sequence that fills its context drop old tokens and go on; without it the sequence
 	// ends with DoneReason "length".

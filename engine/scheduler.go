@@ -56,6 +56,9 @@ type Config struct {
 	KVCacheType string
 	// FlashAttention forces flash attention on (OLLAMA_FLASH_ATTENTION); otherwise the backend decides.
 	FlashAttention bool
+	// Store, when set, lets the scheduler read GGUF metadata (the chat template of models without a
+	// template layer) through the store's cache.
+	Store *registry.Store
 	// Logger receives load and unload notes; nil is slog.Default().
 	Logger *slog.Logger
 }

@@ -62,6 +62,7 @@ func (s *server) deleteModel(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	//lint:ignore SA1019 Ollama still honours the deprecated name field
 	err := s.store.Delete(cmp.Or(req.Model, req.Name))
 	if err != nil {
 		writeError(w, storeErrorStatus(err), err.Error())

@@ -32,13 +32,13 @@ const chatML = "{% for message in messages %}{{'<|im_start|>' + message['role'] 
 
 // storeEnv is a hearth HTTP server over a fresh store in a temporary folder, with the official client.
 type storeEnv struct {
-	t      *testing.T
+	t      testing.TB
 	store  *registry.Store
 	srv    *httptest.Server
 	client *api.Client
 }
 
-func newStoreEnv(t *testing.T) *storeEnv {
+func newStoreEnv(t testing.TB) *storeEnv {
 	t.Helper()
 	store, err := registry.Open(t.TempDir(), registry.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -162,7 +162,7 @@ func llamaKV(extra ggml.KV) ggml.KV {
 
 // tinyGGUF writes a GGUF with Ollama's own writer: F16 weight matrices whose rows are 256 wide (one
 // k-quant block), an F32 norm vector, and the given metadata.
-func tinyGGUF(t *testing.T, kv ggml.KV) []byte {
+func tinyGGUF(t testing.TB, kv ggml.KV) []byte {
 	t.Helper()
 	f16 := func(rows, cols int) []byte {
 		b := make([]byte, 0, rows*cols*2)

@@ -17,6 +17,7 @@ func (s *server) pullModel(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	//lint:ignore SA1019 Ollama still honours the deprecated name field
 	name := cmp.Or(req.Model, req.Name)
 	if _, err := registry.ParseName(name); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid model name")

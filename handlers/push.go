@@ -18,6 +18,7 @@ func (s *server) pushModel(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	//lint:ignore SA1019 Ollama still honours the deprecated name field
 	name := cmp.Or(req.Model, req.Name)
 	if name == "" {
 		writeError(w, http.StatusBadRequest, "model is required")

@@ -7,6 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -24,17 +25,20 @@ type Options struct {
 	Listen net.Addr
 	// APIKey, when set, is required as a bearer token on every route but /.
 	APIKey string
+	// Scheduler runs models for /api/generate, /api/chat and /api/ps; nil leaves those routes out.
+	Scheduler *engine.Scheduler
 }
 
 // server carries the dependencies every route handler shares.
 type server struct {
 	log   zerolog.Logger
 	store *registry.Store
+	sched *engine.Scheduler
 }
 
 // New returns the complete HTTP handler: middleware in the order a request meets it, then every route.
 func New(opts Options) http.Handler {
-	s := &server{log: opts.Logger, store: opts.Store}
+	s := &server{log: opts.Logger, store: opts.Store, sched: opts.Scheduler}
 	r := chi.NewRouter()
 	r.Use(
 		Recover(opts.Logger),
@@ -59,5 +63,9 @@ func New(opts Options) http.Handler {
 // routes mounts the route families; each family's handlers live in a file of their own.
 func (s *server) routes(r chi.Router) {
 	s.modelRoutes(r)
+	s.inferenceRoutes(r)
+	s.embedRoutes(r)
+	s.classifyRoutes(r)
+	s.rerankRoutes(r)
 	s.v2Routes(r)
 }

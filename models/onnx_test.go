@@ -26,6 +26,7 @@ var onnxTestRecipes = []struct {
 }{
 	{"minilm-onnx", onnxMiniLM},
 	{"tinybert-cls-onnx", onnxTinyBERTClassifier},
+	{"tinybert-rerank-onnx", onnxTinyBERTReranker},
 }
 
 func TestONNXRecipesRegistered(t *testing.T) {

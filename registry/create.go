@@ -60,6 +60,10 @@ type CreateOptions struct {
 	Quantize Quantizer
 	// Pull tunes the pull of a `from` model the store does not hold.
 	Pull TransferOptions
+
+	// created collects the blobs this create added, so that those it replaced before the end (an
+	// autodetected template the request overrides) are removed as Ollama's removeLayer removes them.
+	created []Layer
 }
 
 func (o *CreateOptions) progress(status string) {
@@ -85,6 +89,7 @@ type newLayer struct {
 // req.Quantize converts F16/F32 GGUF weights. Errors matching ErrInvalidInput, ErrInvalidName,
 // ErrInvalidDigest or ErrMissingBlob are the request's fault.
 func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOptions) error {
+	//lint:ignore SA1019 Ollama still honours the deprecated name field
 	name := cmp.Or(req.Model, req.Name)
 	if _, err := ParseName(name); err != nil {
 		return errInvalidModelName
@@ -141,14 +146,8 @@ func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOp
 	}
 	applyInfo(&cfg, req.Info)
 
-	var created []Layer
-	record := func(l *newLayer) *newLayer {
-		if strings.HasPrefix(l.status, "creating new layer") {
-			created = append(created, l.Layer)
-		}
-		return l
-	}
-	if layers, err = s.quantizeLayers(ctx, layers, cmp.Or(req.Quantize, req.Quantization), &opts, record); err != nil {
+	//lint:ignore SA1019 Ollama still honours the deprecated quantization field
+	if layers, err = s.quantizeLayers(ctx, layers, cmp.Or(req.Quantize, req.Quantization), &opts); err != nil {
 		return err
 	}
 	for _, l := range layers {
@@ -156,7 +155,7 @@ func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOp
 			AddGGUF(&cfg, l.kv)
 		}
 	}
-	if layers, err = s.applyRequestLayers(ctx, layers, req, record); err != nil {
+	if layers, err = s.applyRequestLayers(ctx, layers, req, &opts); err != nil {
 		return err
 	}
 
@@ -176,7 +175,7 @@ func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOp
 	// Layers this create wrote and then replaced (an autodetected template overridden by the request's)
 	// are garbage now, as Ollama's removeLayer makes them.
 	s.mu.Lock()
-	s.removeUnreferenced(created)
+	s.removeUnreferenced(opts.created)
 	s.mu.Unlock()
 	opts.progress("success")
 	return nil
@@ -334,7 +333,7 @@ func (s *Store) ggufLayers(files map[string]string, opts *CreateOptions) ([]*new
 			if err != nil {
 				continue
 			}
-			tl, err := s.textLayer(t.Reader(), MediaTypeTemplate)
+			tl, err := s.textLayer(t.Reader(), MediaTypeTemplate, opts)
 			if err != nil {
 				return nil, err
 			}
@@ -345,7 +344,7 @@ func (s *Store) ggufLayers(files map[string]string, opts *CreateOptions) ([]*new
 				if err := json.NewEncoder(&b).Encode(t.Parameters); err != nil {
 					return nil, err
 				}
-				pl, err := s.textLayer(&b, MediaTypeParams)
+				pl, err := s.textLayer(&b, MediaTypeParams, opts)
 				if err != nil {
 					return nil, err
 				}
@@ -358,7 +357,7 @@ func (s *Store) ggufLayers(files map[string]string, opts *CreateOptions) ([]*new
 
 // textLayer stores a small layer's content and reports "creating new layer" or "using existing
 // layer" for it, as Ollama's NewLayer does.
-func (s *Store) textLayer(r io.Reader, mediaType string) (*newLayer, error) {
+func (s *Store) textLayer(r io.Reader, mediaType string, opts *CreateOptions) (*newLayer, error) {
 	b, err := s.WriteBlob(context.Background(), r, "")
 	if err != nil {
 		return nil, err
@@ -366,13 +365,14 @@ func (s *Store) textLayer(r io.Reader, mediaType string) (*newLayer, error) {
 	status := "using existing layer "
 	if b.Created {
 		status = "creating new layer "
+		opts.created = append(opts.created, b.Layer(mediaType))
 	}
 	return &newLayer{Layer: b.Layer(mediaType), status: status + b.Digest}, nil
 }
 
 // quantizeLayers converts the GGUF weights layer to the requested type. Like Ollama it only converts
 // F16 and F32 weights and leaves weights already of the requested type alone.
-func (s *Store) quantizeLayers(ctx context.Context, layers []*newLayer, quantize string, opts *CreateOptions, record func(*newLayer) *newLayer) ([]*newLayer, error) {
+func (s *Store) quantizeLayers(ctx context.Context, layers []*newLayer, quantize string, opts *CreateOptions) ([]*newLayer, error) {
 	if quantize == "" {
 		return layers, nil
 	}
@@ -399,7 +399,7 @@ func (s *Store) quantizeLayers(ctx context.Context, layers []*newLayer, quantize
 		if err != nil {
 			return nil, err
 		}
-		layers[i] = record(q)
+		layers[i] = q
 	}
 	return layers, nil
 }
@@ -456,6 +456,7 @@ func (s *Store) quantizeLayer(ctx context.Context, l *newLayer, from, to ggml.Fi
 	status = "using existing layer "
 	if b.Created {
 		status = "creating new layer "
+		opts.created = append(opts.created, b.Layer(l.MediaType))
 	}
 	return &newLayer{Layer: b.Layer(l.MediaType), kv: info.KV, status: status + b.Digest}, nil
 }
@@ -488,16 +489,16 @@ func (s *Store) adoptFile(tmp string) (Blob, error) {
 
 // applyRequestLayers adds the request's template, system prompt, licenses, parameters and messages,
 // replacing inherited layers of the same kind as Ollama's createModel does.
-func (s *Store) applyRequestLayers(ctx context.Context, layers []*newLayer, req api.CreateRequest, record func(*newLayer) *newLayer) ([]*newLayer, error) {
+func (s *Store) applyRequestLayers(ctx context.Context, layers []*newLayer, req api.CreateRequest, opts *CreateOptions) ([]*newLayer, error) {
 	add := func(mediaType, text string, replace bool) error {
 		if replace {
 			layers = slices.DeleteFunc(layers, func(l *newLayer) bool { return l.MediaType == mediaType })
 		}
-		l, err := s.textLayer(strings.NewReader(text), mediaType)
+		l, err := s.textLayer(strings.NewReader(text), mediaType, opts)
 		if err != nil {
 			return err
 		}
-		layers = append(layers, record(l))
+		layers = append(layers, l)
 		return nil
 	}
 	if req.Template != "" {

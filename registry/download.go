@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/format"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -179,6 +180,15 @@ func (s *Store) runDownload(ctx context.Context, r *remote, l Layer, d *download
 	defer s.trackTemp(partial, false)
 
 	parts := s.loadParts(partial, l.Size)
+	// The partial file is sparse: check up front that the rest will fit, rather than fail gigabytes in.
+	need := l.Size
+	for _, p := range parts {
+		need -= p.Completed
+	}
+	if free, ok := freeSpace(s.blobsDir()); ok && need > 0 && uint64(need) > free {
+		return fmt.Errorf("pulling %s: not enough disk space in %s: %s more needed, %s free: %w",
+			shortDigest(l.Digest), s.blobsDir(), format.HumanBytes(need), format.HumanBytes(int64(free)), syscall.ENOSPC)
+	}
 	if parts == nil {
 		var err error
 		if parts, err = s.newParts(partial, l.Size, opts.partSize(l.Size)); err != nil {

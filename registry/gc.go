@@ -150,6 +150,7 @@ func (s *Store) removeBlob(digest string) (int64, bool) {
 		return 0, false
 	}
 	s.gguf.forget(digest)
+	s.configs.Delete(digest)
 	return fi.Size(), true
 }
 

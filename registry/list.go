@@ -67,14 +67,31 @@ func (s *Store) List() ([]ModelSummary, error) {
 	return models, nil
 }
 
-// readConfig decodes a config blob.
+// readConfig decodes a config blob. Blobs are content-addressed, so a decoded config is kept by
+// digest: /api/tags and /api/show then read only the manifests.
 func (s *Store) readConfig(digest string, cfg *model.ConfigV2) error {
+	if c, ok := s.configs.Load(digest); ok {
+		*cfg = cloneConfig(c.(model.ConfigV2))
+		return nil
+	}
 	f, err := s.OpenBlob(digest)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return json.NewDecoder(f).Decode(cfg)
+	if err := json.NewDecoder(f).Decode(cfg); err != nil {
+		return err
+	}
+	s.configs.Store(digest, cloneConfig(*cfg))
+	return nil
+}
+
+// cloneConfig copies a config's slices, so that a caller's changes never reach the cache.
+func cloneConfig(c model.ConfigV2) model.ConfigV2 {
+	c.ModelFamilies = slices.Clone(c.ModelFamilies)
+	c.Capabilities = slices.Clone(c.Capabilities)
+	c.RootFS.DiffIDs = slices.Clone(c.RootFS.DiffIDs)
+	return c
 }
 
 // manifestNames returns the name of every file four levels below manifests/

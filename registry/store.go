@@ -40,6 +40,8 @@ type Store struct {
 	temps  map[string]struct{}
 
 	gguf *ggufCache
+	// configs caches decoded config blobs by digest (see readConfig).
+	configs sync.Map
 
 	// dlMu guards downloads, the blob downloads in flight, which concurrent pulls of models sharing a
 	// blob join instead of downloading it twice.

@@ -8,11 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
+	"github.com/hearthlink/hearth/engine/onnx"
 	"github.com/hearthlink/hearth/handlers"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -42,6 +45,23 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	sched := engine.NewScheduler(engine.Config{
+		Backends: []engine.Backend{
+			llama.NewBackend(libPath),
+			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{}),
+		},
+		Store:           store,
+		KeepAlive:       cfg.KeepAlive,
+		KeepAliveZero:   cfg.KeepAlive == 0,
+		MaxLoadedModels: cfg.MaxLoadedModels,
+		MaxQueue:        cfg.MaxQueue,
+		NumParallel:     cfg.NumParallel,
+		NumCtx:          cfg.ContextLength,
+		KVCacheType:     cfg.KVCacheType,
+		FlashAttention:  cfg.FlashAttention,
+		Logger:          slog.Default(),
+	})
+	defer sched.Close()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -55,6 +75,7 @@ func serve(ctx context.Context, args []string) error {
 			Origins:         cfg.Origins,
 			Listen:          ln.Addr(),
 			APIKey:          cfg.APIKey,
+			Scheduler:       sched,
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
@@ -69,6 +90,24 @@ func serve(ctx context.Context, args []string) error {
 		}()
 	}
 	return serveUntilDone(ctx, log, srv, ln)
+}
+
+// ortLibraryPath is HEARTH_ORT_LIBRARY, else lib/libonnxruntime.so beside the binary's folder (the
+// `make build` and container layout), else the bootstrap cache's copy.
+func ortLibraryPath(cfg Config) string {
+	if cfg.ORTLibrary != "" {
+		return cfg.ORTLibrary
+	}
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		p := filepath.Join(filepath.Dir(exe), "..", "lib", "libonnxruntime.so")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return filepath.Join(cfg.CacheDir, "lib", "libonnxruntime.so")
 }
 
 // openStore opens the model store and, unless OLLAMA_NOPRUNE is set, removes what no model references

@@ -73,6 +73,9 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	if cfg.NumThread <= 0 {
 		cfg.NumThread = runtime.NumCPU()
 	}
+	if IsEncoder(f.KV()) { // embedding and reranking models: see embed.go
+		return OpenEncoder(m.ModelPath, cfg)
+	}
 	return Open(m.ModelPath, m.AdapterPaths, cfg)
 }
 

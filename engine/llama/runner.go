@@ -188,6 +188,11 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 		tokens = append(tokens[:numKeep:numKeep], tokens[numKeep+discard:]...)
 	}
 	grammar := req.Grammar
+	if grammar == "" {
+		if grammar, err = engine.GrammarFor(req.Format, llamacpp.SchemaToGrammar); err != nil {
+			return nil, err
+		}
+	}
 	sampler, err := llamacpp.NewSamplingContext(r.model, llamacpp.SamplingParams{
 		TopK:           opts.TopK,
 		TopP:           opts.TopP,

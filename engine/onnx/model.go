@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/batch"
 )
 
 // ErrModelClosed ends the requests of a model that was unloaded while they waited.
-var ErrModelClosed = errors.New("model was unloaded while the request was running")
+var ErrModelClosed = batch.ErrClosed
 
 // Options tune how a loaded model runs. The zero value picks the defaults.
 type Options struct {
@@ -29,11 +30,14 @@ type Options struct {
 	MaxBatch int
 	// MaxBatchTokens bounds sequences × padded length of one model call (0: DefaultMaxBatchTokens).
 	MaxBatchTokens int
+	// MaxLength lowers the most tokens per input below the model's own maximum (0: the model's), as a
+	// request's num_ctx does for GGUF models.
+	MaxLength int
 }
 
 // Defaults of Options.
 const (
-	DefaultBatchWindow    = time.Millisecond
+	DefaultBatchWindow    = 500 * time.Microsecond
 	DefaultMaxBatch       = 32
 	DefaultMaxBatchTokens = 8192
 )
@@ -46,7 +50,7 @@ type Model struct {
 	spec    *spec
 	tok     *tokenizer
 	sess    *session
-	batcher *batcher
+	batcher *batch.Batcher
 	padID   int64
 	// tmpDir is the folder of links the model was loaded from, removed on Close ("" for none).
 	tmpDir string
@@ -77,6 +81,9 @@ func load(f files, graph string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.MaxLength > 0 && opts.MaxLength < s.MaxLength {
+		s.MaxLength = opts.MaxLength
+	}
 	tk, err := loadTokenizer(f, s.MaxLength)
 	if err != nil {
 		return nil, err
@@ -96,18 +103,17 @@ func load(f files, graph string, opts Options) (*Model, error) {
 	if id, ok := tk.tk.TokenToId("[PAD]"); ok {
 		m.padID = int64(id)
 	}
-	bo := batchOptions{window: opts.BatchWindow, maxBatch: opts.MaxBatch, maxTokens: opts.MaxBatchTokens}
-	if bo.window == 0 {
-		bo.window = DefaultBatchWindow
+	bo := batch.Options{Window: opts.BatchWindow, MaxBatch: opts.MaxBatch, MaxTokens: opts.MaxBatchTokens, Padded: true}
+	if bo.Window == 0 {
+		bo.Window = DefaultBatchWindow
 	}
-	if bo.maxBatch <= 0 {
-		bo.maxBatch = DefaultMaxBatch
+	if bo.MaxBatch <= 0 {
+		bo.MaxBatch = DefaultMaxBatch
 	}
-	if bo.maxTokens <= 0 {
-		bo.maxTokens = DefaultMaxBatchTokens
+	if bo.MaxTokens <= 0 {
+		bo.MaxTokens = DefaultMaxBatchTokens
 	}
-	bo.maxTokens = max(bo.maxTokens, s.MaxLength)
-	m.batcher = newBatcher(bo, m.runBatch)
+	m.batcher = batch.New(bo, m.runBatch)
 	return m, nil
 }
 
@@ -124,7 +130,7 @@ func (m *Model) Labels() []string { return slices.Clone(m.spec.labels) }
 // model's folder of links.
 func (m *Model) Close() error {
 	m.closeOnce.Do(func() {
-		m.batcher.close(ErrModelClosed)
+		m.batcher.Close(ErrModelClosed)
 		m.closeErr = m.sess.close()
 		if m.tmpDir != "" {
 			os.RemoveAll(m.tmpDir)
@@ -232,8 +238,8 @@ func (m *Model) Rerank(ctx context.Context, query string, documents []string, tr
 }
 
 // encode tokenizes every input, as (query, input) pairs when query is set, and counts the tokens.
-func (m *Model) encode(inputs []string, query *string, truncate bool) ([]encoding, int, error) {
-	encs := make([]encoding, len(inputs))
+func (m *Model) encode(inputs []string, query *string, truncate bool) ([]batch.Seq, int, error) {
+	encs := make([]batch.Seq, len(inputs))
 	tokens := 0
 	for i, in := range inputs {
 		var err error
@@ -245,43 +251,31 @@ func (m *Model) encode(inputs []string, query *string, truncate bool) ([]encodin
 		if err != nil {
 			return nil, 0, err
 		}
-		tokens += len(encs[i].ids)
+		tokens += len(encs[i].IDs)
 	}
 	return encs, tokens, nil
 }
 
-// infer queues the encodings with the batcher and waits for their rows of output.
-func (m *Model) infer(ctx context.Context, encs []encoding) ([][]float32, error) {
-	if len(encs) == 0 {
-		return [][]float32{}, nil
-	}
-	t := newTicket(len(encs))
-	jobs := make([]*job, len(encs))
-	for i, e := range encs {
-		jobs[i] = &job{ctx: ctx, enc: e, ticket: t}
-	}
-	if !m.batcher.submit(jobs) {
-		return nil, ErrModelClosed
-	}
-	if err := t.wait(ctx); err != nil {
+// infer runs the encodings through the batcher and returns their rows of output.
+func (m *Model) infer(ctx context.Context, encs []batch.Seq) ([][]float32, error) {
+	rows, err := m.batcher.Do(ctx, encs)
+	if err != nil {
 		return nil, err
 	}
-	rows := make([][]float32, len(jobs))
-	for i, j := range jobs {
-		if !finite(j.out) {
+	for _, r := range rows {
+		if !finite(r) {
 			return nil, errors.New("the model output NaN or Inf values")
 		}
-		rows[i] = j.out
 	}
 	return rows, nil
 }
 
 // runBatch pads a batch to its longest sequence, runs the session and sets each job's row: the pooled
 // vector of an embedding model, the logits of a classifier.
-func (m *Model) runBatch(jobs []*job) error {
+func (m *Model) runBatch(jobs []*batch.Job) error {
 	n, length := len(jobs), 0
 	for _, j := range jobs {
-		length = max(length, len(j.enc.ids))
+		length = max(length, len(j.IDs))
 	}
 	in := &batchInput{
 		n:      n,
@@ -293,8 +287,11 @@ func (m *Model) runBatch(jobs []*job) error {
 	for r, j := range jobs {
 		row := r * length
 		for t := range length {
-			if t < len(j.enc.ids) {
-				in.ids[row+t], in.mask[row+t], in.typeID[row+t] = j.enc.ids[t], 1, j.enc.typeIDs[t]
+			if t < len(j.IDs) {
+				in.ids[row+t], in.mask[row+t] = j.IDs[t], 1
+				if t < len(j.TypeIDs) {
+					in.typeID[row+t] = j.TypeIDs[t]
+				}
 			} else {
 				in.ids[row+t] = m.padID
 			}
@@ -310,15 +307,15 @@ func (m *Model) runBatch(jobs []*job) error {
 		hidden := int(shape[2])
 		for r, j := range jobs {
 			if m.spec.Pooling == "cls" {
-				j.out = clsPool(out, length, hidden, r)
+				j.Out = clsPool(out, length, hidden, r)
 			} else {
-				j.out = meanPool(out, length, hidden, r, len(j.enc.ids))
+				j.Out = meanPool(out, length, hidden, r, len(j.IDs))
 			}
 		}
 	case len(shape) == 2 && shape[0] == int64(n):
 		width := int(shape[1])
 		for r, j := range jobs {
-			j.out = slices.Clone(out[r*width : (r+1)*width])
+			j.Out = slices.Clone(out[r*width : (r+1)*width])
 		}
 	default:
 		return fmt.Errorf("the graph's output %q has shape %v for a batch of %d × %d tokens", m.sess.output, shape, n, length)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/batch"
 )
 
 // tokenizer turns text into the token ids a BERT-style encoder reads. It wraps github.com/sugarme/tokenizer,
@@ -33,13 +34,6 @@ type tokenizer struct {
 	stripAccents bool
 	// maxLength is the most tokens a sequence may hold, special tokens included.
 	maxLength int
-}
-
-// encoding is one tokenized input: token ids and their segment (token type) ids, both maxLength at most.
-// Every position is real text, so its attention mask is all ones.
-type encoding struct {
-	ids     []int64
-	typeIDs []int64
 }
 
 // loadTokenizer reads tokenizer.json, or else vocab.txt with tokenizer_config.json's casing.
@@ -161,29 +155,30 @@ func tokenizerFromVocab(path string, lowercase, strip bool, maxLength int) (*tok
 	return &tokenizer{tk: tk, stripAccents: strip, maxLength: maxLength}, nil
 }
 
-// encode tokenizes one input. An input longer than maxLength is cut to fit when truncate is set and is an
+// encode tokenizes one input into token and segment ids (every position real text, so the attention
+// mask is all ones). An input longer than maxLength is cut to fit when truncate is set and is an
 // engine.ErrInputTooLong otherwise.
-func (t *tokenizer) encode(text string, truncate bool) (encoding, error) {
+func (t *tokenizer) encode(text string, truncate bool) (batch.Seq, error) {
 	return t.encodePair(text, nil, truncate)
 }
 
 // encodePair tokenizes an input, or a (first, second) pair when second is not nil, the way a
 // cross-encoder reads a query and a document. Over maxLength, tokens come off the longer of the two
 // sequences first (Hugging Face's longest_first).
-func (t *tokenizer) encodePair(first string, second *string, truncate bool) (enc encoding, err error) {
+func (t *tokenizer) encodePair(first string, second *string, truncate bool) (enc batch.Seq, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			enc, err = encoding{}, fmt.Errorf("tokenizing the input failed: %v", r)
+			enc, err = batch.Seq{}, fmt.Errorf("tokenizing the input failed: %v", r)
 		}
 	}()
 	a, err := t.sequence(first, 0)
 	if err != nil {
-		return encoding{}, err
+		return batch.Seq{}, err
 	}
 	var b *tok.Encoding
 	if second != nil {
 		if b, err = t.sequence(*second, 1); err != nil {
-			return encoding{}, err
+			return batch.Seq{}, err
 		}
 	}
 	added := 0
@@ -197,10 +192,10 @@ func (t *tokenizer) encodePair(first string, second *string, truncate bool) (enc
 	}
 	if na+nb > budget {
 		if !truncate {
-			return encoding{}, engine.ErrInputTooLong
+			return batch.Seq{}, engine.ErrInputTooLong
 		}
 		if budget < 2 || (b == nil && budget < 1) {
-			return encoding{}, engine.ErrInputTooLong
+			return batch.Seq{}, engine.ErrInputTooLong
 		}
 		for na+nb > budget {
 			if na > nb {
@@ -215,18 +210,36 @@ func (t *tokenizer) encodePair(first string, second *string, truncate bool) (enc
 		}
 	}
 	full := t.tk.PostProcess(a, b, true)
-	enc = encoding{ids: make([]int64, len(full.Ids)), typeIDs: make([]int64, len(full.Ids))}
+	enc = batch.Seq{IDs: make([]int64, len(full.Ids)), TypeIDs: make([]int64, len(full.Ids))}
 	for i, id := range full.Ids {
-		enc.ids[i] = int64(id)
+		enc.IDs[i] = int64(id)
 		if i < len(full.TypeIds) {
-			enc.typeIDs[i] = int64(full.TypeIds[i])
+			enc.TypeIDs[i] = int64(full.TypeIds[i])
 		}
 	}
 	return enc, nil
 }
 
-// sequence tokenizes one text without special tokens.
+// prefixBytesPerToken bounds the text tokenized for a long input: sequence first tries the words in the
+// first maxLength × prefixBytesPerToken bytes, which almost always yield more tokens than fit.
+const prefixBytesPerToken = 32
+
+// sequence tokenizes one text without special tokens. A text far longer than the model reads is tokenized
+// only as far as needed: the words before a whitespace boundary, when they already give maxLength tokens
+// (the library splits words at whitespace first, so those are exactly the full text's first tokens).
 func (t *tokenizer) sequence(text string, typeID int) (*tok.Encoding, error) {
+	if limit := t.maxLength * prefixBytesPerToken; len(text) > limit {
+		if i := strings.LastIndexAny(text[:limit], " \t\n\r"); i > 0 {
+			if e, err := t.words(text[:i], typeID); err == nil && e.Len() >= t.maxLength {
+				return e, nil
+			}
+		}
+	}
+	return t.words(text, typeID)
+}
+
+// words tokenizes text without special tokens.
+func (t *tokenizer) words(text string, typeID int) (*tok.Encoding, error) {
 	if t.stripAccents {
 		text = stripAccents(text)
 	}

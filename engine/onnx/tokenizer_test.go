@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hearthlink/hearth/engine"
 )
@@ -48,13 +49,13 @@ func TestTokenizerMatchesBERT(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					tc.ids = want.ids
+					tc.ids = want.IDs
 				}
-				if !slices.Equal(got.ids, tc.ids) {
-					t.Errorf("ids %v, want %v", got.ids, tc.ids)
+				if !slices.Equal(got.IDs, tc.ids) {
+					t.Errorf("ids %v, want %v", got.IDs, tc.ids)
 				}
-				if tc.types != nil && !slices.Equal(got.typeIDs, tc.types) {
-					t.Errorf("type ids %v, want %v", got.typeIDs, tc.types)
+				if tc.types != nil && !slices.Equal(got.TypeIDs, tc.types) {
+					t.Errorf("type ids %v, want %v", got.TypeIDs, tc.types)
 				}
 			}
 		})
@@ -62,8 +63,8 @@ func TestTokenizerMatchesBERT(t *testing.T) {
 	decomposed, _ := fromJSON.encode("Cafe\u0301", false)
 	precomposed, _ := fromJSON.encode("Caf\u00e9", false)
 	plain, _ := fromJSON.encode("cafe", false)
-	if !slices.Equal(decomposed.ids, plain.ids) || !slices.Equal(precomposed.ids, plain.ids) {
-		t.Errorf("café: decomposed %v, precomposed %v, plain %v", decomposed.ids, precomposed.ids, plain.ids)
+	if !slices.Equal(decomposed.IDs, plain.IDs) || !slices.Equal(precomposed.IDs, plain.IDs) {
+		t.Errorf("café: decomposed %v, precomposed %v, plain %v", decomposed.IDs, precomposed.IDs, plain.IDs)
 	}
 }
 
@@ -84,8 +85,8 @@ func TestTokenizerTruncation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.ids) != 8 || got.ids[0] != 101 || got.ids[7] != 102 {
-		t.Errorf("truncated to %v, want 8 ids from [CLS] to [SEP]", got.ids)
+	if len(got.IDs) != 8 || got.IDs[0] != 101 || got.IDs[7] != 102 {
+		t.Errorf("truncated to %v, want 8 ids from [CLS] to [SEP]", got.IDs)
 	}
 	// A pair loses tokens from the longer side first: the short query survives whole.
 	q := "query"
@@ -94,11 +95,46 @@ func TestTokenizerTruncation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []int64{101, 23032, 102, 2773, 2773, 2773, 2773, 102}
-	if !slices.Equal(pair.ids, want) {
-		t.Errorf("truncated pair %v, want %v", pair.ids, want)
+	if !slices.Equal(pair.IDs, want) {
+		t.Errorf("truncated pair %v, want %v", pair.IDs, want)
 	}
 	exact, err := tk.encode("one two three four five six", false)
-	if err != nil || len(exact.ids) != 8 {
-		t.Errorf("input of exactly the maximum length: %v, %v", exact.ids, err)
+	if err != nil || len(exact.IDs) != 8 {
+		t.Errorf("input of exactly the maximum length: %v, %v", exact.IDs, err)
 	}
+}
+
+func TestTokenizerLongInputPrefix(t *testing.T) {
+	f, err := dirFiles(testModelDir(t, "minilm-onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := loadTokenizer(f, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200,000 words: only a prefix is tokenized, and the result is the full text's first tokens.
+	huge := strings.Repeat("the quick brown fox jumps ", 40000)
+	start := time.Now()
+	got, err := tk.encode(huge, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	want, err := tk.encode(huge[:3000], true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.IDs) != 256 || !slices.Equal(got.IDs, want.IDs) {
+		t.Errorf("huge input: %d ids, want the 256 of its start", len(got.IDs))
+	}
+	if _, err := tk.encode(huge, false); !errors.Is(err, engine.ErrInputTooLong) {
+		t.Errorf("huge input without truncation: %v", err)
+	}
+	// Whitespace-light text falls back to tokenizing everything.
+	dense := strings.Repeat("x", 20000) + " end"
+	if e, err := tk.encode(dense, true); err != nil || len(e.IDs) == 0 {
+		t.Errorf("dense input: %v", err)
+	}
+	t.Logf("a %d-byte input tokenized in %v", len(huge), elapsed)
 }

@@ -1,0 +1,337 @@
+package llama
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/ollama/ollama/fs/ggml"
+	llamacpp "github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/batch"
+	"github.com/hearthlink/hearth/registry"
+)
+
+// What the scheduler and the handlers expect of an Encoder, and of the Backend that loads it.
+var (
+	_ engine.CapabilityReporter = (*Backend)(nil)
+	_ engine.Embedder           = (*Encoder)(nil)
+	_ engine.Reranker           = (*Encoder)(nil)
+)
+
+// encoderArchitectures are the GGUF architectures llama.cpp runs without a KV cache (bidirectional
+// encoders): many sequences fit one context for free, so an Encoder batches up to maxEncoderSeqs of them.
+var encoderArchitectures = map[string]bool{
+	"bert": true, "nomic-bert": true, "nomic-bert-moe": true, "jina-bert-v2": true, "jina-bert-v3": true,
+	"neo-bert": true, "modern-bert": true, "t5encoder": true,
+}
+
+// maxEncoderSeqs is the most sequences one Decode call takes for a cache-less encoder.
+const maxEncoderSeqs = 32
+
+// EncoderBatchTokens is how many tokens an Encoder puts in one Decode call when it batches several
+// inputs (a longer input still runs, alone). llama.cpp encodes a batch as one sequence of all its tokens
+// with a mask between inputs, so attention cost grows with the square of the batch's tokens: on the
+// generated bert-embed (1 thread), 32 inputs of about 12 tokens cost 7.6 ms each in one call and 3.8 ms
+// each in calls of 64 tokens.
+var EncoderBatchTokens = 64
+
+// IsEncoder reports whether a GGUF model embeds or reranks rather than generates: Ollama's rule, a
+// <arch>.pooling_type key.
+func IsEncoder(kv ggml.KV) bool {
+	_, ok := kv[kv.Architecture()+".pooling_type"]
+	return ok
+}
+
+// ggufCapabilities names what a GGUF model does: "rerank" for RANK pooling, "embedding" for other pooling,
+// "completion" otherwise.
+func ggufCapabilities(kv ggml.KV) []string {
+	if !IsEncoder(kv) {
+		return []string{engine.CapabilityCompletion}
+	}
+	if kv.Uint("pooling_type") == poolingRank {
+		return []string{engine.CapabilityRerank}
+	}
+	return []string{engine.CapabilityEmbedding}
+}
+
+// Capabilities reads m's GGUF header and names what the model does (engine.CapabilityReporter).
+func (b *Backend) Capabilities(m *registry.Model) ([]string, error) {
+	f, _, err := decodeHeader(m.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	return ggufCapabilities(f.KV()), nil
+}
+
+// Encoder is a loaded GGUF embedding or reranking model (a <arch>.pooling_type model such as bert or
+// nomic-bert). A batcher goroutine owns the llama context: the inputs of one request and of concurrent
+// requests go into one Decode call as separate sequences, and each sequence's pooled output (a vector, or
+// a relevance score under RANK pooling) is read back with llama_get_embeddings_seq. It implements
+// engine.Embedder and engine.Reranker.
+type Encoder struct {
+	model    *llamacpp.Model
+	lctx     *llamacpp.Context
+	batch    *llamacpp.Batch
+	pooling  int
+	width    int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
+	numCtx   int // tokens per sequence
+	specials specialTokens
+	batcher  *batch.Batcher
+
+	closeOnce sync.Once
+}
+
+// OpenEncoder loads the GGUF encoder at path. Each input may hold min(cfg.NumCtx, trained context) tokens;
+// one Decode call takes up to max(that, cfg.NumBatch) tokens (llama.cpp encodes a batch in one micro-batch).
+// Init must have run.
+func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
+	f, _, err := decodeHeader(path)
+	if err != nil {
+		return nil, err
+	}
+	if !IsEncoder(f.KV()) {
+		return nil, errors.New("the model has no pooling type: it generates text, it does not embed")
+	}
+	seqs := max(cfg.Parallel, 1)
+	if encoderArchitectures[f.KV().Architecture()] {
+		seqs = maxEncoderSeqs
+	}
+	threads := cfg.NumThread
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{UseMmap: cfg.UseMMap >= 0})
+	if err != nil {
+		return nil, fmt.Errorf("llama.cpp could not load %s (corrupt or unsupported GGUF file)", path)
+	}
+	numCtx := trainedContext(m)
+	if cfg.NumCtx > 0 && (numCtx <= 0 || cfg.NumCtx < numCtx) {
+		numCtx = cfg.NumCtx
+	}
+	numCtx = max(numCtx, 8)
+	ubatch := max(numCtx, cfg.NumBatch)
+	params := llamacpp.NewContextParams(numCtx*seqs, ubatch, seqs, threads, ml.FlashAttentionDisabled, cfg.KVCacheType)
+	lctx, err := llamacpp.NewContextWithModel(m, params)
+	if err != nil {
+		llamacpp.FreeModel(m)
+		return nil, fmt.Errorf("creating an embedding context: %w", err)
+	}
+	b, err := llamacpp.NewBatch(ubatch, 1, 0)
+	if err != nil {
+		freeContext(lctx)
+		llamacpp.FreeModel(m)
+		return nil, err
+	}
+	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: poolingType(lctx), numCtx: numCtx, specials: vocabSpecials(m)}
+	e.width = m.NEmbd()
+	if e.pooling == poolingRank {
+		e.width = max(clsOutputs(m), 1)
+	}
+	e.batcher = batch.New(batch.Options{MaxBatch: seqs, MaxTokens: min(ubatch, EncoderBatchTokens)}, e.run)
+	return e, nil
+}
+
+// ContextLength is the most tokens one input may hold.
+func (e *Encoder) ContextLength() int { return e.numCtx }
+
+// Close stops the batcher (queued requests fail with ErrRunnerClosed) and frees the context and weights.
+func (e *Encoder) Close() error {
+	e.closeOnce.Do(func() {
+		e.batcher.Close(ErrRunnerClosed)
+		e.batch.Free()
+		freeContext(e.lctx)
+		llamacpp.FreeModel(e.model)
+	})
+	return nil
+}
+
+// Embed returns one pooled vector per input, as the model computes it (not normalised), and the number of
+// tokens read.
+func (e *Encoder) Embed(ctx context.Context, inputs []string, truncate bool) ([][]float32, int, error) {
+	if e.pooling == poolingRank {
+		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityEmbedding}
+	}
+	seqs := make([]batch.Seq, len(inputs))
+	tokens := 0
+	for i, in := range inputs {
+		ids, err := e.tokenize(in, truncate)
+		if err != nil {
+			return nil, 0, err
+		}
+		seqs[i] = batch.Seq{IDs: ids}
+		tokens += len(ids)
+	}
+	out, err := e.batcher.Do(ctx, seqs)
+	return out, tokens, err
+}
+
+// Rerank scores each document against query with a RANK-pooling model: llama.cpp's layout
+// [BOS] query [EOS] [SEP] document [EOS], the classification head's first output through a sigmoid, so
+// scores lie in (0, 1). Over the context, tokens come off the longer of query and document first.
+func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error) {
+	if e.pooling != poolingRank {
+		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityRerank}
+	}
+	q, err := e.model.Tokenize(query, false, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	seqs := make([]batch.Seq, len(documents))
+	tokens := 0
+	for i, doc := range documents {
+		d, err := e.model.Tokenize(doc, false, true)
+		if err != nil {
+			return nil, 0, err
+		}
+		ids, err := e.pair(q, d, truncate)
+		if err != nil {
+			return nil, 0, err
+		}
+		seqs[i] = batch.Seq{IDs: ids}
+		tokens += len(ids)
+	}
+	out, err := e.batcher.Do(ctx, seqs)
+	if err != nil {
+		return nil, 0, err
+	}
+	scores := make([]float32, len(out))
+	for i, o := range out {
+		scores[i] = float32(1 / (1 + math.Exp(-float64(o[0]))))
+	}
+	return scores, tokens, nil
+}
+
+// tokenize turns one input into tokens with the model's special tokens; an input over the context is cut
+// (keeping the special tokens at both ends) or refused with engine.ErrInputTooLong.
+func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
+	ids, err := e.model.Tokenize(text, true, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > e.numCtx {
+		if !truncate {
+			return nil, engine.ErrInputTooLong
+		}
+		plain, err := e.model.Tokenize(text, false, true)
+		if err != nil {
+			return nil, err
+		}
+		var pre, post []int
+		if e.specials.addBOS && e.specials.bos >= 0 {
+			pre = append(pre, e.specials.bos)
+		}
+		if e.specials.addEOS && e.specials.eos >= 0 {
+			post = append(post, e.specials.eos)
+		}
+		if e.specials.addSEP && e.specials.sep >= 0 {
+			post = append(post, e.specials.sep)
+		}
+		keep := e.numCtx - len(pre) - len(post)
+		if keep < 1 {
+			return nil, engine.ErrInputTooLong
+		}
+		ids = append(append(pre, plain[:min(keep, len(plain))]...), post...)
+	}
+	return widen(ids), nil
+}
+
+// pair lays out a (query, document) sequence for a reranker.
+func (e *Encoder) pair(q, d []int, truncate bool) ([]int64, error) {
+	s := e.specials
+	var pre, mid, post []int
+	if s.addBOS && s.bos >= 0 {
+		pre = append(pre, s.bos)
+	}
+	end := s.eos
+	if end < 0 {
+		end = s.sep
+	}
+	if s.addEOS && end >= 0 {
+		mid = append(mid, end)
+	}
+	if s.addSEP && s.sep >= 0 {
+		mid = append(mid, s.sep)
+	}
+	if end >= 0 {
+		post = append(post, end)
+	}
+	budget := e.numCtx - len(pre) - len(mid) - len(post)
+	nq, nd := len(q), len(d)
+	if nq+nd > budget {
+		if !truncate || budget < 2 {
+			return nil, engine.ErrInputTooLong
+		}
+		for nq+nd > budget {
+			if nq > nd {
+				nq--
+			} else {
+				nd--
+			}
+		}
+	}
+	ids := make([]int, 0, len(pre)+nq+len(mid)+nd+len(post))
+	ids = append(append(append(append(append(ids, pre...), q[:nq]...), mid...), d[:nd]...), post...)
+	return widen(ids), nil
+}
+
+// widen converts llama.cpp token ids to the batcher's int64.
+func widen(ids []int) []int64 {
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out
+}
+
+// run encodes one batch, each job its own sequence, and reads each sequence's pooled output. Only the
+// batcher's goroutine calls it, so it owns the context.
+func (e *Encoder) run(jobs []*batch.Job) error {
+	e.batch.Clear()
+	first := make([]int, len(jobs)) // batch index of each job's first token
+	for i, j := range jobs {
+		first[i] = e.batch.NumTokens()
+		for pos, id := range j.IDs {
+			e.batch.Add(int(id), nil, pos, true, i)
+		}
+	}
+	defer e.lctx.KvCacheClear()
+	if err := e.lctx.Decode(e.batch); err != nil {
+		return fmt.Errorf("llama.cpp failed to encode the batch: %w", err)
+	}
+	for i, j := range jobs {
+		if e.pooling == poolingNone {
+			j.Out = e.meanOfTokens(first[i], len(j.IDs))
+		} else {
+			j.Out = embeddingsSeq(e.lctx, i, e.width)
+		}
+		if j.Out == nil {
+			return errors.New("llama.cpp returned no embedding for the sequence")
+		}
+	}
+	return nil
+}
+
+// meanOfTokens averages the per-token outputs of a sequence, for models without pooling.
+func (e *Encoder) meanOfTokens(first, n int) []float32 {
+	sum := make([]float64, e.width)
+	for t := first; t < first+n; t++ {
+		v := e.lctx.GetEmbeddingsIth(t)
+		if v == nil {
+			return nil
+		}
+		for k, x := range v {
+			sum[k] += float64(x)
+		}
+	}
+	out := make([]float32, e.width)
+	for k, s := range sum {
+		out[k] = float32(s / float64(max(n, 1)))
+	}
+	return out
+}
