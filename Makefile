@@ -23,9 +23,10 @@ run: build
 models: build
 	./bin/hearth models generate
 
-# The reference ollama CLI is built too: the compatibility tests drive hearth with it.
+# The reference ollama CLI is built too, and the OpenAI and Anthropic npm SDKs installed: the compatibility
+# tests drive hearth with them.
 test:
-	bash scripts/bootstrap.sh ollama-cli
+	bash scripts/bootstrap.sh ollama-cli node-sdks
 	$(ENV) go vet ./...
 	$(ENV) go test $(GO_TEST_FLAGS) ./...
 

@@ -114,10 +114,12 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if err != nil {
 		return err
 	}
+	obs := newStreamObserver(m.ShortName, start)
 	for c := range ch {
 		if c.Err != nil {
 			return c.Err
 		}
+		obs.chunk(c)
 		res := api.ChatResponse{
 			Model: req.Model, CreatedAt: time.Now().UTC(), Done: c.Done, Logprobs: c.Logprobs,
 			Message: api.Message{Role: "assistant", Content: c.Text},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -171,6 +172,16 @@ func normalize(v []float32) ([]float32, error) {
 	return v, nil
 }
 
+// widen converts a float32 score to the float64 with the same shortest decimal form, so JSON shows
+// 0.3538841 rather than 0.35388410091400146.
+func widen(x float32) float64 {
+	f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	if err != nil {
+		return float64(x)
+	}
+	return f
+}
+
 // Classify serves /api/classify: per input, the labels with their probabilities, highest first, the
 // req.TopK best when set. Empty input loads the model and returns no results.
 func (s *Scheduler) Classify(ctx context.Context, m *registry.Model, req *hapi.ClassifyRequest) (*hapi.ClassifyResponse, error) {
@@ -209,7 +220,7 @@ func (s *Scheduler) Classify(ctx context.Context, m *registry.Model, req *hapi.C
 		}
 		row := make([]hapi.LabelScore, len(labels))
 		for i, l := range labels {
-			row[i] = hapi.LabelScore{Label: l.Label, Score: float64(l.Score)}
+			row[i] = hapi.LabelScore{Label: l.Label, Score: widen(l.Score)}
 		}
 		resp.Results = append(resp.Results, row)
 	}
@@ -250,7 +261,7 @@ func (s *Scheduler) Rerank(ctx context.Context, m *registry.Model, req *hapi.Rer
 		return nil, named(err, req.Model)
 	}
 	for i, sc := range scores {
-		r := hapi.RerankResult{Index: i, RelevanceScore: float64(sc)}
+		r := hapi.RerankResult{Index: i, RelevanceScore: widen(sc)}
 		if req.ReturnDocuments {
 			r.Document = &hapi.RerankDocument{Text: req.Documents[i]}
 		}

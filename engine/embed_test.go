@@ -61,3 +61,9 @@ func TestCapabilityError(t *testing.T) {
 		t.Error("unnamed capability error")
 	}
 }
+
+func TestWiden(t *testing.T) {
+	if got := widen(float32(0.3538841)); got != 0.3538841 {
+		t.Errorf("widen = %v", got)
+	}
+}

@@ -102,10 +102,12 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 		return err
 	}
 	var all strings.Builder
+	obs := newStreamObserver(m.ShortName, start)
 	for c := range ch {
 		if c.Err != nil {
 			return c.Err
 		}
+		obs.chunk(c)
 		res := api.GenerateResponse{
 			Model: req.Model, CreatedAt: time.Now().UTC(), Response: c.Text, Done: c.Done, Logprobs: c.Logprobs,
 		}

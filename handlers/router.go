@@ -39,9 +39,11 @@ type server struct {
 // New returns the complete HTTP handler: middleware in the order a request meets it, then every route.
 func New(opts Options) http.Handler {
 	s := &server{log: opts.Logger, store: opts.Store, sched: opts.Scheduler}
+	metrics, metricsHandler := newMetrics(opts.Scheduler)
 	r := chi.NewRouter()
 	r.Use(
 		Recover(opts.Logger),
+		metrics.middleware,
 		AccessLog(opts.Logger),
 		CORS(append(DefaultOrigins(), opts.Origins...)),
 		HostGuard(opts.Listen),
@@ -56,6 +58,7 @@ func New(opts Options) http.Handler {
 	r.Head("/", root)
 	r.Get("/api/version", version)
 	r.Head("/api/version", version)
+	r.Method(http.MethodGet, "/metrics", metricsHandler)
 	s.routes(r)
 	return r
 }

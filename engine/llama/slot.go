@@ -1,6 +1,10 @@
 package llama
 
-import "time"
+import (
+	"time"
+
+	"github.com/hearthlink/hearth/engine"
+)
 
 // minCopyGain is how many more prefix tokens another slot must hold before its KV cache is copied into the
 // chosen slot: a copy moves the whole per-slot buffer, so a few tokens are cheaper to recompute.
@@ -61,6 +65,7 @@ func (r *Runner) assign(seq *sequence) {
 		}
 		dst.tokens = dst.tokens[:keep]
 	}
+	engine.ObservePrefixCache(len(seq.prompt), keep)
 	dst.seq = seq
 	seq.slot = dst
 	seq.pending = seq.prompt[keep:]

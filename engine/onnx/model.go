@@ -21,7 +21,8 @@ var ErrModelClosed = batch.ErrClosed
 type Options struct {
 	// Threads is ONNX Runtime's intra-op thread count (0: one per CPU).
 	Threads int
-	// Spin lets idle ONNX Runtime threads spin-wait between runs: a little lower latency for a busy core.
+	// Spin lets idle ONNX Runtime threads spin-wait between runs: lower latency on an idle machine, but a
+	// core kept busy, and slower on a machine shared with other work (measured here).
 	Spin bool
 	// BatchWindow is how long an idle model waits after a request arrives for concurrent ones to join
 	// its batch (0: DefaultBatchWindow; negative: no wait).

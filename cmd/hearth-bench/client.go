@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/ollama/ollama/api"
+)
+
+// importModel uploads the generated model at path (a GGUF file, or an ONNX folder) to s's blob store and
+// creates model name from it, the path `ollama create` takes: CreateBlob for every file, then Create with
+// the files map.
+func (s *server) importModel(ctx context.Context, name, path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	files := map[string]string{}
+	if !info.IsDir() {
+		d, err := s.uploadBlob(ctx, path)
+		if err != nil {
+			return err
+		}
+		files[filepath.Base(path)] = d
+	} else {
+		err := filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			d, err := s.uploadBlob(ctx, p)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(path, p)
+			files[filepath.ToSlash(rel)] = d
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	stream := false
+	return s.client.Create(ctx, &api.CreateRequest{Model: name, Files: files, Stream: &stream},
+		func(api.ProgressResponse) error { return nil })
+}
+
+// uploadBlob hashes the file at path and uploads it.
+func (s *server) uploadBlob(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	if err := s.client.CreateBlob(ctx, digest, f); err != nil {
+		return "", fmt.Errorf("%s: uploading %s: %w", s.spec.Name, filepath.Base(path), err)
+	}
+	return digest, nil
+}
+
+// timing is what one streamed completion took, seen from the client.
+type timing struct {
+	// TTFT is the time from sending the request to the first chunk carrying text (or the final chunk).
+	TTFT time.Duration
+	// Total is the time from sending the request to the final chunk.
+	Total time.Duration
+	// Final carries the server's own counts and durations.
+	Final api.Metrics
+}
+
+// greedy are the sampling options every completion uses: deterministic, n tokens at most.
+func greedy(n int) map[string]any {
+	return map[string]any{"temperature": 0, "seed": 42, "num_predict": n}
+}
+
+// generate streams an /api/generate completion and times it.
+func (s *server) generate(ctx context.Context, req *api.GenerateRequest) (timing, error) {
+	var t timing
+	start := time.Now()
+	err := s.client.Generate(ctx, req, func(r api.GenerateResponse) error {
+		if t.TTFT == 0 && (r.Response != "" || r.Done) {
+			t.TTFT = time.Since(start)
+		}
+		if r.Done {
+			t.Total = time.Since(start)
+			t.Final = r.Metrics
+		}
+		return nil
+	})
+	if err == nil && t.Total == 0 {
+		err = fmt.Errorf("%s: stream ended without a final chunk", s.spec.Name)
+	}
+	return t, err
+}
+
+// chat streams an /api/chat completion and times it.
+func (s *server) chat(ctx context.Context, req *api.ChatRequest) (timing, error) {
+	var t timing
+	start := time.Now()
+	err := s.client.Chat(ctx, req, func(r api.ChatResponse) error {
+		if t.TTFT == 0 && (r.Message.Content != "" || r.Message.Thinking != "" || r.Done) {
+			t.TTFT = time.Since(start)
+		}
+		if r.Done {
+			t.Total = time.Since(start)
+			t.Final = r.Metrics
+		}
+		return nil
+	})
+	if err == nil && t.Total == 0 {
+		err = fmt.Errorf("%s: stream ended without a final chunk", s.spec.Name)
+	}
+	return t, err
+}
+
+// embed runs one /api/embed request and returns how long it took and how many vectors came back.
+func (s *server) embed(ctx context.Context, model string, inputs []string) (time.Duration, error) {
+	start := time.Now()
+	resp, err := s.client.Embed(ctx, &api.EmbedRequest{Model: model, Input: inputs})
+	if err != nil {
+		return 0, err
+	}
+	if len(resp.Embeddings) != len(inputs) {
+		return 0, fmt.Errorf("%s: %d vectors for %d inputs", s.spec.Name, len(resp.Embeddings), len(inputs))
+	}
+	return time.Since(start), nil
+}
+
+// post sends body as JSON to path and times the whole exchange, reading the answer to the end.
+func (s *server) post(ctx context.Context, path string, body any) (time.Duration, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, err
+	}
+	return s.do(ctx, http.MethodPost, path, b)
+}
+
+// do sends one request and times it until the body is read.
+func (s *server) do(ctx context.Context, method, path string, body []byte) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s %s: %d %s", s.spec.Name, method, path, resp.StatusCode, bytes.TrimSpace(msg))
+	}
+	return time.Since(start), nil
+}
+
+// unload asks the server to unload model (a request with keep_alive 0, as `ollama stop` sends) and
+// waits until /api/ps no longer lists it.
+func (s *server) unload(ctx context.Context, model string) error {
+	zero := api.Duration{Duration: 0}
+	err := s.client.Generate(ctx, &api.GenerateRequest{Model: model, KeepAlive: &zero},
+		func(api.GenerateResponse) error { return nil })
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		ps, err := s.client.ListRunning(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ps.Models, func(m api.ProcessModelResponse) bool {
+			return m.Name == model || m.Model == model || m.Name == model+":latest"
+		}) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: %s still loaded 60s after keep_alive 0", s.spec.Name, model)
+}
