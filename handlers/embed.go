@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,16 +27,25 @@ func (s *server) embed(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	m, ok := s.resolveModel(w, req.Model, false)
-	if !ok {
-		return
-	}
-	resp, err := s.sched.Embed(r.Context(), m, &req)
-	if err != nil {
-		writeError(w, engineErrorStatus(err), err.Error())
+	resp, serr := s.runEmbed(r.Context(), &req)
+	if serr != nil {
+		writeError(w, serr.status, serr.msg)
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// runEmbed serves an /api/embed request, which the OpenAI embeddings route is translated into.
+func (s *server) runEmbed(ctx context.Context, req *api.EmbedRequest) (*api.EmbedResponse, *statusError) {
+	m, serr := s.lookupModel(req.Model, false)
+	if serr != nil {
+		return nil, serr
+	}
+	resp, err := s.sched.Embed(ctx, m, req)
+	if err != nil {
+		return nil, &statusError{engineErrorStatus(err), err.Error()}
+	}
+	return resp, nil
 }
 
 // embeddings is the legacy POST /api/embeddings: one prompt in, one vector (not normalised) out.
@@ -56,23 +66,32 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// resolveModel finds the model a request names and answers the client itself when it cannot: a name
-// that does not parse is 400 "model is required" when invalidIs400 (Ollama's legacy embeddings and
-// hearth's own routes) and otherwise, as on /api/embed, a missing model like any other: 404
-// "model '<name>' not found".
+// resolveModel finds the model a request names and answers the client itself when it cannot, as
+// lookupModel describes.
 func (s *server) resolveModel(w http.ResponseWriter, name string, invalidIs400 bool) (*registry.Model, bool) {
+	m, err := s.lookupModel(name, invalidIs400)
+	if err != nil {
+		writeError(w, err.status, err.msg)
+		return nil, false
+	}
+	return m, true
+}
+
+// lookupModel finds the model a request names. A name that does not parse is 400 "model is required" when
+// invalidIs400 (Ollama's chat, legacy embeddings and hearth's own routes) and otherwise, as on /api/embed
+// and /api/generate, a missing model like any other: 404 "model '<name>' not found".
+func (s *server) lookupModel(name string, invalidIs400 bool) (*registry.Model, *statusError) {
 	m, err := s.store.Resolve(name)
 	if err == nil {
-		return m, true
+		return m, nil
 	}
 	var invalid *registry.InvalidNameError
 	switch {
 	case errors.As(err, &invalid) && invalidIs400:
-		writeError(w, http.StatusBadRequest, "model is required")
+		return nil, &statusError{http.StatusBadRequest, "model is required"}
 	case errors.As(err, &invalid), errors.Is(err, registry.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", name))
+		return nil, &statusError{http.StatusNotFound, fmt.Sprintf("model '%s' not found", name)}
 	default:
-		writeError(w, http.StatusInternalServerError, err.Error())
+		return nil, &statusError{http.StatusInternalServerError, err.Error()}
 	}
-	return nil, false
 }

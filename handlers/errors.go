@@ -21,3 +21,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
 }
+
+// statusError is a failure found before any work started, with the status it is answered with. The native
+// routes answer it as {"error": msg}; the OpenAI and Anthropic routes rewrite it into their own shapes.
+type statusError struct {
+	status int
+	msg    string
+}
+
+// Error returns the message the client sees.
+func (e *statusError) Error() string { return e.msg }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -29,19 +28,20 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	s.serveGenerate(w, r, &req, ndjson[api.GenerateResponse]{})
+}
+
+// serveGenerate runs a generate request and answers it in format: /api/generate and the OpenAI
+// completions route translated into it share everything but the wire format.
+func (s *server) serveGenerate(w http.ResponseWriter, r *http.Request, req *api.GenerateRequest, format wireFormat[api.GenerateResponse]) {
 	if req.TopLogprobs < 0 || req.TopLogprobs > 20 {
-		writeError(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
+		format.fail(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
 		return
 	}
-	m, err := s.store.Resolve(req.Model)
-	if err != nil {
-		var invalid *registry.InvalidNameError
-		if errors.As(err, &invalid) || errors.Is(err, registry.ErrNotFound) {
-			// Ollama answers an invalid name on this route as a missing model.
-			writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", req.Model))
-			return
-		}
-		writeError(w, http.StatusInternalServerError, err.Error())
+	// Ollama answers an invalid name on this route as a missing model.
+	m, serr := s.lookupModel(req.Model, false)
+	if serr != nil {
+		format.fail(w, serr.status, serr.msg)
 		return
 	}
 	serveStream(w, r, streamOptions[api.GenerateResponse]{
@@ -53,8 +53,9 @@ func (s *server) generate(w http.ResponseWriter, r *http.Request) {
 			return next
 		},
 		Status: engineErrorStatus,
+		Format: format,
 	}, func(ctx context.Context, emit func(api.GenerateResponse) error) error {
-		return s.sched.Generate(ctx, m, &req, emit)
+		return s.sched.Generate(ctx, m, req, emit)
 	})
 }
 
@@ -64,21 +65,19 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &req) {
 		return
 	}
+	s.serveChat(w, r, &req, ndjson[api.ChatResponse]{})
+}
+
+// serveChat runs a chat request and answers it in format: /api/chat and the OpenAI chat, Responses and
+// Anthropic Messages routes translated into it share everything but the wire format.
+func (s *server) serveChat(w http.ResponseWriter, r *http.Request, req *api.ChatRequest, format wireFormat[api.ChatResponse]) {
 	if req.TopLogprobs < 0 || req.TopLogprobs > 20 {
-		writeError(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
+		format.fail(w, http.StatusBadRequest, "top_logprobs must be between 0 and 20")
 		return
 	}
-	m, err := s.store.Resolve(req.Model)
-	if err != nil {
-		var invalid *registry.InvalidNameError
-		switch {
-		case errors.As(err, &invalid):
-			writeError(w, http.StatusBadRequest, "model is required")
-		case errors.Is(err, registry.ErrNotFound):
-			writeError(w, http.StatusNotFound, fmt.Sprintf("model '%s' not found", req.Model))
-		default:
-			writeError(w, http.StatusInternalServerError, err.Error())
-		}
+	m, serr := s.lookupModel(req.Model, true)
+	if serr != nil {
+		format.fail(w, serr.status, serr.msg)
 		return
 	}
 	hasTools := len(req.Tools) > 0
@@ -95,8 +94,9 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 			return next
 		},
 		Status: engineErrorStatus,
+		Format: format,
 	}, func(ctx context.Context, emit func(api.ChatResponse) error) error {
-		return s.sched.Chat(ctx, m, &req, emit)
+		return s.sched.Chat(ctx, m, req, emit)
 	})
 }
 

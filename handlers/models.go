@@ -14,10 +14,19 @@ import (
 
 // listModels answers GET/HEAD /api/tags: every stored model, most recently modified first.
 func (s *server) listModels(w http.ResponseWriter, r *http.Request) {
-	models, err := s.store.List()
+	resp, err := s.modelList()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// modelList is what /api/tags lists, and /v1/models after translation.
+func (s *server) modelList() (api.ListResponse, error) {
+	models, err := s.store.List()
+	if err != nil {
+		return api.ListResponse{}, err
 	}
 	resp := api.ListResponse{Models: make([]api.ListModelResponse, 0, len(models))}
 	for _, m := range models {
@@ -33,7 +42,7 @@ func (s *server) listModels(w http.ResponseWriter, r *http.Request) {
 			Details:     m.Details(),
 		})
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp, nil
 }
 
 // copyModel answers POST /api/copy: a second name for a model's manifest. 200 with an empty body.

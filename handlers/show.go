@@ -33,15 +33,19 @@ func (s *server) showModel(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.show(name, req)
 	if err != nil {
-		status := storeErrorStatus(err)
-		var corrupt *registry.CorruptManifestError
-		if errors.As(err, &corrupt) {
-			status = http.StatusInternalServerError
-		}
-		writeError(w, status, err.Error())
+		writeError(w, showErrorStatus(err), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// showErrorStatus is the status of an error from show: a store error's, but 500 for a corrupt manifest.
+func showErrorStatus(err error) int {
+	var corrupt *registry.CorruptManifestError
+	if errors.As(err, &corrupt) {
+		return http.StatusInternalServerError
+	}
+	return storeErrorStatus(err)
 }
 
 // show builds the response for one model.

@@ -33,7 +33,7 @@ stamp_set() { printf '%s' "$2" >"$C/stamps/$1"; }
 step_apt() {
   local need=()
   # docker-registry: a real OCI distribution registry for the pull/push tests.
-  for p in nlohmann-json3-dev libstb-dev cmake ccache git docker-registry; do
+  for p in nlohmann-json3-dev libstb-dev cmake ccache git curl docker-registry; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
