@@ -61,8 +61,8 @@ func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *infer
 }
 
 // importGGUF stores the GGUF file at path as model name, as a create from a local file would, with
-// optional parameters. Only registry APIs are used.
-func (e *inferEnv) importGGUF(name, path string, params map[string]any) {
+// optional parameters and extra layers (a template, say). Only registry APIs are used.
+func (e *inferEnv) importGGUF(name, path string, params map[string]any, extra ...registry.Layer) {
 	e.t.Helper()
 	ctx := context.Background()
 	f, err := os.Open(path)
@@ -89,6 +89,7 @@ func (e *inferEnv) importGGUF(name, path string, params map[string]any) {
 		}
 		layers = append(layers, pb.Layer(registry.MediaTypeParams))
 	}
+	layers = append(layers, extra...)
 	if _, err := e.store.WriteModel(ctx, name, cfg, layers); err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,17 +11,17 @@ import (
 	"github.com/ollama/ollama/api"
 )
 
-// BenchmarkShow measures POST /api/show end to end over loopback HTTP (the CLI and every UI call it
+// BenchmarkShowRoute measures POST /api/show end to end over loopback HTTP (the CLI and every UI call it
 // before each chat). GGUF metadata comes from the store's cache, so this is manifest and small-layer
 // reads plus encoding; the reference Ollama re-reads the GGUF header on every call.
-func BenchmarkShow(b *testing.B) {
+func BenchmarkShowRoute(b *testing.B) {
 	e := newStoreEnv(b)
 	benchCreate(b, e, "tiny")
 	benchRequest(b, e, http.MethodPost, "/api/show", `{"model":"tiny"}`)
 }
 
-// BenchmarkTags measures GET /api/tags over a store of 20 models.
-func BenchmarkTags(b *testing.B) {
+// BenchmarkTagsRoute measures GET /api/tags over a store of 20 models.
+func BenchmarkTagsRoute(b *testing.B) {
 	e := newStoreEnv(b)
 	for i := range 20 {
 		benchCreate(b, e, fmt.Sprintf("m%d", i))

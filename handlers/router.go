@@ -71,4 +71,6 @@ func (s *server) routes(r chi.Router) {
 	s.classifyRoutes(r)
 	s.rerankRoutes(r)
 	s.v2Routes(r)
+	s.openAIRoutes(r)
+	s.anthropicRoutes(r)
 }

@@ -28,8 +28,9 @@ func ParseTemplate(text string) (*template.Template, error) {
 }
 
 // Capabilities decides what a model can do, exactly as Ollama's Model.Capabilities does:
-//   - a GGUF model (kv not nil) has "embedding" when its metadata has pooling_type, else
-//     "completion", and "vision" when it has vision.block_count;
+//   - a GGUF model (kv not nil) has "embedding" when its metadata has pooling_type (hearth: "rerank"
+//     when that is RANK pooling, which Ollama does not distinguish), else "completion", and "vision"
+//     when it has vision.block_count;
 //   - a model without GGUF weights (an ONNX model, a remote model) has the capabilities its config
 //     lists;
 //   - the template adds "tools" when it uses .Tools (or the config's parser handles tool calls) and
@@ -43,7 +44,11 @@ func Capabilities(kv ggml.KV, cfg model.ConfigV2, tmpl *template.Template, proje
 	switch {
 	case kv != nil:
 		if hasKey(kv, "pooling_type") {
-			caps = append(caps, model.CapabilityEmbedding)
+			if kv.Uint("pooling_type") == poolingRank {
+				caps = append(caps, CapabilityRerank)
+			} else {
+				caps = append(caps, model.CapabilityEmbedding)
+			}
 		} else {
 			caps = append(caps, model.CapabilityCompletion)
 		}
@@ -80,6 +85,9 @@ func Capabilities(kv ggml.KV, cfg model.ConfigV2, tmpl *template.Template, proje
 	}
 	return caps
 }
+
+// poolingRank is llama.cpp's LLAMA_POOLING_TYPE_RANK: a cross-encoder's relevance head.
+const poolingRank = 4
 
 // hasKey reports whether a GGUF key is present under the model's architecture prefix, the way
 // Ollama's gguf KeyValue lookup qualifies bare keys ("pooling_type" is "<arch>.pooling_type").

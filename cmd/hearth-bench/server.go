@@ -37,13 +37,16 @@ type serverSpec struct {
 
 // server is a running server under test with its own model store, home folder and log file.
 type server struct {
-	spec   serverSpec
-	url    string
-	client *api.Client
-	cmd    *exec.Cmd
-	dir    string
-	log    *os.File
-	exited chan error
+	spec serverSpec
+	// matched marks the Ollama started with OLLAMA_NUM_PARALLEL set to hearth's slots; it runs only the
+	// workloads where parallelism matters.
+	matched bool
+	url     string
+	client  *api.Client
+	cmd     *exec.Cmd
+	dir     string
+	log     *os.File
+	exited  chan error
 }
 
 // startServer runs spec's binary on a free loopback port with a fresh store under workDir, logging to

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hearthlink/hearth/models"
+)
+
+// seedResult is one of the seed's own targets for hearth, measured beside the comparison.
+type seedResult struct {
+	// Name says what was measured.
+	Name string `json:"name"`
+	// Value is the measurement, in Unit.
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	// Target is the seed's budget, in Unit; 0 when the seed sets none.
+	Target float64 `json:"target,omitempty"`
+	// Met says whether Value is within Target (lower is better for every seed target).
+	Met bool `json:"met"`
+	// Note explains how it was measured, or why it could not be.
+	Note string `json:"note,omitempty"`
+}
+
+// measureSeeds measures the seed's targets that need a running hearth: one-input classification and
+// embedding latency with the ONNX models, resident memory over model file size, and the request-path
+// benchmarks from --gobench.
+func (b *bench) measureSeeds(ctx context.Context) []seedResult {
+	var out []seedResult
+	var h *server
+	for _, s := range b.servers {
+		if s.spec.Kind == "hearth" {
+			h = s
+		}
+	}
+	if m := b.res.get("rss_over_file"); m != nil && h != nil {
+		if v, ok := m.Values[h.spec.Name]; ok {
+			r := summarize(v).Median
+			out = append(out, seedResult{Name: "resident memory / model file size (chat model loaded)", Value: r, Unit: "x",
+				Target: 1.35, Met: r <= 1.35,
+				Note: fmt.Sprintf("num_ctx %d per sequence, %d slots; the reference at the same num_ctx is in the Memory rows", b.cfg.NumCtx, b.cfg.Slots)})
+		}
+	}
+	if h != nil {
+		out = append(out, b.onnxSeed(ctx, h, "minilm-onnx", "/api/embed", 10)...)
+		out = append(out, b.onnxSeed(ctx, h, "tinybert-cls-onnx", "/api/classify", 20)...)
+	}
+	if b.cfg.GoBench != "" {
+		rs, err := parseGoBench(b.cfg.GoBench)
+		if err != nil {
+			out = append(out, seedResult{Name: "request path", Note: err.Error()})
+		}
+		out = append(out, rs...)
+	}
+	return out
+}
+
+// onnxSeed imports a generated ONNX model into hearth and times one-input requests to route, reporting
+// p50 and p95 against the seed's p95 budget (ms).
+func (b *bench) onnxSeed(ctx context.Context, h *server, recipe, route string, budget float64) []seedResult {
+	name := "seed-" + recipe
+	what := strings.TrimPrefix(route, "/api/")
+	fail := func(err error) []seedResult {
+		b.progress("seed %s: %v", recipe, err)
+		return []seedResult{{Name: what + " p95, one input (" + recipe + ")", Target: budget, Unit: "ms", Note: err.Error()}}
+	}
+	dir, err := models.Ensure(ctx, "", recipe)
+	if err != nil {
+		return fail(err)
+	}
+	if err := h.importModel(ctx, name, dir); err != nil {
+		return fail(err)
+	}
+	n := max(20, b.cfg.EmbedSingles*2)
+	var lat []float64
+	for i := range n + 3 {
+		d, err := h.post(ctx, route, map[string]any{"model": name, "input": text(uint64(20_000+i), 12)})
+		if err != nil {
+			return fail(err)
+		}
+		if i >= 3 { // the first requests load the model and warm ONNX Runtime up
+			lat = append(lat, ms(d))
+		}
+	}
+	p50, p95 := percentile(lat, 50), percentile(lat, 95)
+	b.progress("seed %-18s %s p50 %s ms, p95 %s ms", recipe, what, formatValue(p50), formatValue(p95))
+	note := fmt.Sprintf("%d sequential requests of about 12 words, over loopback HTTP", n)
+	return []seedResult{
+		{Name: what + " p50, one input (" + recipe + ")", Value: p50, Unit: "ms", Note: note},
+		{Name: what + " p95, one input (" + recipe + ")", Value: p95, Unit: "ms", Target: budget, Met: p95 <= budget, Note: note},
+	}
+}
+
+// parseGoBench reads `go test -bench` output and keeps the BenchmarkRequestPath lines: ns/op as µs per
+// request, and the ns/token metric of the streaming benchmark.
+func parseGoBench(path string) ([]seedResult, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []seedResult
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "BenchmarkRequestPath") {
+			continue
+		}
+		name := strings.TrimPrefix(fields[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i] // the GOMAXPROCS suffix
+		}
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			switch unit := fields[i+1]; unit {
+			case "ns/op":
+				us := v / float64(time.Microsecond)
+				r := seedResult{Name: name + " (whole HTTP request path, engine answers at once)", Value: us, Unit: "µs/request"}
+				if !strings.Contains(name, "Stream") {
+					r.Target, r.Met = 20, us <= 20
+				}
+				out = append(out, r)
+			case "ns/token":
+				out = append(out, seedResult{Name: name + " (per streamed token)", Value: v / 1000, Unit: "µs/token"})
+			case "allocs/op":
+				out = append(out, seedResult{Name: name + " allocations", Value: v, Unit: "allocs/request"})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no BenchmarkRequestPath results in %s", path)
+	}
+	return out, sc.Err()
+}
