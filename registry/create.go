@@ -48,8 +48,8 @@ var (
 )
 
 // Quantizer rewrites the GGUF src (decoded, arrays included, as g) into dst with its weights
-// quantized to ft, calling progress with the source bytes each tensor consumed. It lives outside this
-// package because it needs ggml's native kernels.
+// quantized to ft, calling progress (from several goroutines at once) with the source bytes each
+// tensor consumed. It lives outside this package because it needs ggml's native kernels.
 type Quantizer func(ctx context.Context, dst, src *os.File, g *ggml.GGML, ft ggml.FileType, progress func(n uint64)) error
 
 // CreateOptions are what Create needs besides the request.

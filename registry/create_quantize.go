@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/fs/ggml"
@@ -68,12 +69,12 @@ func (s *Store) quantizeLayer(ctx context.Context, l *newLayer, from, to ggml.Fi
 	defer dst.Close()
 
 	total := uint64(l.Size) - g.Tensors().Offset
-	var done uint64
+	var done atomic.Uint64 // tensors are written in parallel
 	status := fmt.Sprintf("quantizing %s model to %s", from, name)
 	progress := func(n uint64) {
-		done += n
+		d := done.Add(n)
 		if opts.Progress != nil {
-			frac := float64(done) / float64(max(total, 1))
+			frac := float64(d) / float64(max(total, 1))
 			opts.Progress(api.ProgressResponse{Status: status, Digest: "0000000000000000000", Total: l.Size, Completed: int64(frac * float64(l.Size))})
 		}
 	}

@@ -1,0 +1,149 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/registry"
+)
+
+// The BenchmarkRequestPath benchmarks measure hearth's server overhead outside inference: the whole HTTP
+// request path over loopback (client encode, middleware, route, decode, model resolve, scheduler lease,
+// prompt templating, chunk shaping, JSON encode, client decode) with an engine that answers at once. The
+// engine is the one fake in hearth's benchmarks, and on purpose: a real model would bury the microseconds
+// being measured under milliseconds of inference. The fake is registered as an ordinary backend with the
+// real Scheduler, so loading, leasing and releasing are the production code. The seed's budget is 20 µs
+// per request; `make bench` reports these beside the comparison with Ollama (BENCHMARKS.md).
+
+// instantBackend is an engine.Backend whose models load at once and answer at once.
+type instantBackend struct{}
+
+func (instantBackend) Name() string                    { return "instant" }
+func (instantBackend) Supports(m *registry.Model) bool { return true }
+func (instantBackend) Estimate(*registry.Model, engine.LoadConfig) (engine.Estimate, error) {
+	return engine.Estimate{Weights: 1 << 20}, nil
+}
+func (instantBackend) Load(_ context.Context, _ *registry.Model, cfg engine.LoadConfig) (engine.Runner, error) {
+	return &instantRunner{numCtx: cfg.NumCtx}, nil
+}
+
+// instantRunner generates num_predict one-word chunks and embeds every input as a fixed 384-wide vector,
+// without computing anything.
+type instantRunner struct{ numCtx int }
+
+func (r *instantRunner) ContextLength() int { return r.numCtx }
+func (r *instantRunner) Close() error       { return nil }
+
+// Tokenize counts words, which is enough for the scheduler's prompt-length checks.
+func (r *instantRunner) Tokenize(text string) ([]int, error) {
+	return make([]int, len(strings.Fields(text))+1), nil
+}
+
+func (r *instantRunner) Detokenize(tokens []int) (string, error) {
+	return strings.Repeat("x ", len(tokens)), nil
+}
+
+func (r *instantRunner) Generate(ctx context.Context, req engine.GenerateRequest) (<-chan engine.Chunk, error) {
+	n := max(req.Options.NumPredict, 1)
+	ch := make(chan engine.Chunk, 16)
+	go func() {
+		defer close(ch)
+		for i := range n {
+			c := engine.Chunk{Text: "word "}
+			if i == n-1 {
+				c.Done, c.DoneReason = true, "length"
+				c.PromptEvalCount, c.EvalCount = 8, n
+				c.PromptEvalDuration, c.EvalDuration = 1, 1
+			}
+			select {
+			case ch <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+func (r *instantRunner) Embed(_ context.Context, inputs []string, _ bool) ([][]float32, int, error) {
+	out := make([][]float32, len(inputs))
+	for i := range out {
+		v := make([]float32, 384)
+		v[i%384] = 1
+		out[i] = v
+	}
+	return out, len(inputs) * 8, nil
+}
+
+// newRequestPathEnv is a hearth server whose only backend is instantBackend, with one model, "m",
+// stored from a real (tiny) GGUF so its chat template is read as usual.
+func newRequestPathEnv(b *testing.B) *inferEnv {
+	b.Helper()
+	e := newInferEnv(b, engine.Config{}, instantBackend{})
+	path := filepath.Join(b.TempDir(), "m.gguf")
+	if err := os.WriteFile(path, tinyGGUF(b, llamaKV(nil)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	e.importGGUF("m", path, nil)
+	return e
+}
+
+// BenchmarkRequestPathGenerate is one non-streaming /api/generate of one token with the chat template
+// applied: the server overhead of the simplest completion.
+func BenchmarkRequestPathGenerate(b *testing.B) {
+	e := newRequestPathEnv(b)
+	benchPost(b, e, "/api/generate", `{"model":"m","prompt":"Why is the sky blue?","stream":false,"options":{"num_predict":1}}`, 1)
+}
+
+// BenchmarkRequestPathChat is one non-streaming /api/chat of one token.
+func BenchmarkRequestPathChat(b *testing.B) {
+	e := newRequestPathEnv(b)
+	benchPost(b, e, "/api/chat", `{"model":"m","messages":[{"role":"user","content":"Why is the sky blue?"}],"stream":false,"options":{"num_predict":1}}`, 1)
+}
+
+// BenchmarkRequestPathEmbed is one /api/embed of one input (vector normalisation and encoding included).
+func BenchmarkRequestPathEmbed(b *testing.B) {
+	e := newRequestPathEnv(b)
+	benchPost(b, e, "/api/embed", `{"model":"m","input":"Why is the sky blue?"}`, 1)
+}
+
+// BenchmarkRequestPathStream256 streams a /api/generate of 256 tokens, one NDJSON line and one flush per
+// token, and reports ns/token: the per-token streaming overhead (the request's own overhead, spread over
+// 256 tokens, adds well under 1% to it).
+func BenchmarkRequestPathStream256(b *testing.B) {
+	e := newRequestPathEnv(b)
+	benchPost(b, e, "/api/generate", `{"model":"m","prompt":"Why is the sky blue?","options":{"num_predict":256}}`, 256)
+}
+
+// benchPost posts body to path once per iteration, reading the answer to the end, and reports ns/token
+// when each answer carries tokens tokens.
+func benchPost(b *testing.B, e *inferEnv, path, body string, tokens int) {
+	b.Helper()
+	client := &http.Client{}
+	post := func() {
+		resp, err := client.Post(e.srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		msg, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("POST %s: %d %s", path, resp.StatusCode, msg)
+		}
+	}
+	post() // loads the model
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		post()
+	}
+	if tokens > 1 {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tokens), "ns/token")
+	}
+}
