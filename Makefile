@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: all bootstrap build run test bench models vet fmt clean
+.PHONY: all bootstrap build run test bench bench-go models vet fmt clean
 
 all: build
 
@@ -30,7 +30,19 @@ test:
 	$(ENV) go vet ./...
 	$(ENV) go test $(GO_TEST_FLAGS) ./...
 
+# Side-by-side benchmark against the reference Ollama 0.17.4 (BENCHMARKS.md explains every workload): the
+# request-path Go benchmarks, then hearth-bench with the bench-size model. Writes out/bench/results.md
+# (BENCHMARKS.md-ready), results.json, throughput.svg and the servers' logs. Run it on a quiet machine.
+BENCH_FLAGS ?= --model bench --reps 3
 bench: build
+	bash scripts/bootstrap.sh ollama-cli
+	@mkdir -p out/bench
+	$(ENV) go test -run '^$$' -bench RequestPath -benchmem -benchtime 2s ./handlers | tee out/bench/requestpath.txt
+	$(ENV) go build -o bin/hearth-bench ./cmd/hearth-bench
+	$(ENV) ./bin/hearth-bench $(BENCH_FLAGS) --hearth bin/hearth --out out/bench --gobench out/bench/requestpath.txt
+
+# Every Go micro-benchmark of the module, three iterations each.
+bench-go: build
 	$(ENV) go test -run '^$$' -bench . -benchtime 3x ./...
 
 vet:

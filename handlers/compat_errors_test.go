@@ -40,7 +40,7 @@ func TestOpenAIBadInput(t *testing.T) {
 		{"chat: bad reasoning effort", "/v1/chat/completions", `{"model":"tiny",` + user + `,"reasoning_effort":"max"}`,
 			400, "invalid_request_error", `invalid reasoning value: 'max' (must be "high", "medium", "low", or "none")`},
 		{"chat: thinking on a non-thinking model", "/v1/chat/completions", `{"model":"tiny",` + user + `,"reasoning_effort":"high"}`,
-			400, "api_error", `think value "high" is not supported for this model`},
+			400, "api_error", `"tiny" does not support thinking`},
 		{"chat: top_logprobs out of range", "/v1/chat/completions", `{"model":"tiny",` + user + `,"logprobs":true,"top_logprobs":21}`,
 			400, "api_error", "top_logprobs must be between 0 and 20"},
 		{"chat: wrong field type", "/v1/chat/completions", `{"model":"tiny",` + user + `,"max_tokens":"8"}`,
@@ -56,7 +56,7 @@ func TestOpenAIBadInput(t *testing.T) {
 		{"embeddings: empty input", "/v1/embeddings", `{"model":"bert","input":[]}`, 400, "invalid_request_error", "invalid input"},
 		{"embeddings: input of numbers", "/v1/embeddings", `{"model":"bert","input":[1,2]}`, 400, "api_error", "invalid input type"},
 		{"embeddings: unknown model", "/v1/embeddings", `{"model":"absent","input":"x"}`, 404, "api_error", "model 'absent' not found"},
-		{"embeddings: chat model", "/v1/embeddings", `{"model":"tiny","input":"x"}`, 400, "api_error", `"tiny" does not support embeddings`},
+		{"embeddings: chat model", "/v1/embeddings", `{"model":"tiny","input":"x"}`, 400, "api_error", `"tiny" does not support embedding`},
 		{"responses: missing model", "/v1/responses", `{"input":"hi"}`, 400, "api_error", "model is required"},
 		{"responses: unknown model", "/v1/responses", `{"model":"absent","input":"hi"}`, 404, "api_error", "model 'absent' not found"},
 		{"responses: bad input item", "/v1/responses", `{"model":"tiny","input":[{"type":"bogus"}]}`, 400, "invalid_request_error", ""},
@@ -96,7 +96,7 @@ func TestAnthropicBadInput(t *testing.T) {
 			400, "invalid_request_error", "tool_use block missing required 'id' field"},
 		{"unknown model", `{"model":"absent","max_tokens":5,` + user + `}`, 404, "not_found_error", "model 'absent' not found"},
 		{"tools on a model without", `{"model":"tiny","max_tokens":5,` + user + `,"tools":[{"name":"f","input_schema":{"type":"object"}}]}`,
-			400, "invalid_request_error", "tiny:latest does not support tools"},
+			400, "invalid_request_error", "registry.ollama.ai/library/tiny:latest does not support tools"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.send("POST", "/v1/messages", tc.body)

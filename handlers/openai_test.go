@@ -172,7 +172,7 @@ func TestOpenAIChatToolCalls(t *testing.T) {
 	var eb openAIErrorBody
 	r = e.send("POST", "/v1/chat/completions", body)
 	r.json(t, &eb)
-	if r.status != 400 || eb.Error.Message != "tiny:latest does not support tools" || eb.Error.Type != "api_error" {
+	if r.status != 400 || eb.Error.Message != "registry.ollama.ai/library/tiny:latest does not support tools" || eb.Error.Type != "api_error" {
 		t.Errorf("tools on tiny: %d %s", r.status, r.body)
 	}
 }

@@ -1,13 +1,14 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ollama/ollama/api"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/registry"
@@ -81,17 +82,39 @@ func (r *instantRunner) Embed(_ context.Context, inputs []string, _ bool) ([][]f
 	return out, len(inputs) * 8, nil
 }
 
-// newRequestPathEnv is a hearth server whose only backend is instantBackend, with one model, "m",
-// stored from a real (tiny) GGUF so its chat template is read as usual.
+// newRequestPathEnv is a hearth server whose only backend is instantBackend, with one model, "m", created
+// through /api/blobs and /api/create from a real (tiny) GGUF, as clients create models: its chat template
+// becomes a template layer, as in production.
 func newRequestPathEnv(b *testing.B) *inferEnv {
 	b.Helper()
 	e := newInferEnv(b, engine.Config{}, instantBackend{})
-	path := filepath.Join(b.TempDir(), "m.gguf")
-	if err := os.WriteFile(path, tinyGGUF(b, llamaKV(nil)), 0o644); err != nil {
+	gguf := tinyGGUF(b, llamaKV(nil))
+	d := digestOf(gguf)
+	ctx := context.Background()
+	if err := e.client.CreateBlob(ctx, d, bytes.NewReader(gguf)); err != nil {
 		b.Fatal(err)
 	}
-	e.importGGUF("m", path, nil)
+	if err := e.client.Create(ctx, &api.CreateRequest{Model: "m", Files: map[string]string{"m.gguf": d}},
+		func(api.ProgressResponse) error { return nil }); err != nil {
+		b.Fatal(err)
+	}
 	return e
+}
+
+// BenchmarkRequestPathFloor is GET /api/version through the same middleware and client: the loopback HTTP
+// round trip with no work behind it, the floor under every other request-path figure.
+func BenchmarkRequestPathFloor(b *testing.B) {
+	e := newRequestPathEnv(b)
+	client := &http.Client{}
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := client.Get(e.srv.URL + "/api/version")
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }
 
 // BenchmarkRequestPathGenerate is one non-streaming /api/generate of one token with the chat template

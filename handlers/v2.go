@@ -32,7 +32,7 @@ func (s *server) v2Routes(r chi.Router) {
 
 // v2Base answers the API version check clients start with.
 func v2Base(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(http.CanonicalHeaderKey("Docker-Distribution-API-Version"), registryAPIVersion)
+	w.Header().Set("Docker-Distribution-API-Version", registryAPIVersion)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // PruneReport says what Prune removed.
@@ -22,8 +23,8 @@ type PruneReport struct {
 
 // Prune cleans the store the way Ollama does at startup unless OLLAMA_NOPRUNE is set: it renames
 // colon-named blobs to the dash form, removes blobs/ files whose names are not digests (partial
-// downloads included, so resuming a pull across restarts needs NoPrune), removes blobs no manifest
-// references, removes temporary manifest files and prunes empty manifest folders. If a manifest
+// downloads abandoned for longer than partialTTL included; recent ones stay for a pull to resume,
+// where Ollama deletes them), removes blobs no manifest references, removes temporary manifest files and prunes empty manifest folders. If a manifest
 // cannot be decoded, unreferenced blobs are kept (the broken manifest might have needed them) and the
 // returned error, matching ErrCorruptManifest, says which manifest to fix or delete; the rest of the
 // cleaning still happens. Blob writes in flight in this process are left alone.
@@ -49,7 +50,7 @@ func (s *Store) Prune() (PruneReport, error) {
 			}
 			continue
 		}
-		if e.IsDir() || s.isActiveTemp(name) {
+		if e.IsDir() || s.isActiveTemp(name) || freshPartial(e) {
 			continue
 		}
 		size := fileSize(e)
@@ -81,6 +82,26 @@ func (s *Store) Prune() (PruneReport, error) {
 		return report, fmt.Errorf("kept unused blobs: %w", refErr)
 	}
 	return report, nil
+}
+
+// partialTTL is how long an interrupted download is kept for a later pull to resume. Ollama removes
+// partial downloads at every start; hearth keeps them so a pull resumes after a restart, and still
+// reclaims the space of downloads nobody came back for.
+const partialTTL = 7 * 24 * time.Hour
+
+// freshPartial reports whether e is a partial download (sha256-<hex>-partial, or one of its part files
+// sha256-<hex>-partial-<n>) written to within partialTTL.
+func freshPartial(e fs.DirEntry) bool {
+	name := e.Name()
+	i := strings.Index(name, "-partial")
+	if i < 0 {
+		return false
+	}
+	if _, ok := digestOfFileName(name[:i]); !ok {
+		return false
+	}
+	info, err := e.Info()
+	return err == nil && time.Since(info.ModTime()) < partialTTL
 }
 
 // referencedBlobs returns the digests every manifest references. With strict, a manifest that does

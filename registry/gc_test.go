@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPrune(t *testing.T) {
@@ -24,8 +25,13 @@ func TestPrune(t *testing.T) {
 		"sha256-" + strings.ToUpper(unused.Digest[7:]): "uppercase",
 		"notes.txt": "stray",
 	}
+	old := time.Now().Add(-partialTTL - time.Hour)
 	for name, content := range junk {
 		if err := os.WriteFile(filepath.Join(blobs, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Partial downloads are junk only once abandoned for longer than partialTTL.
+		if err := os.Chtimes(filepath.Join(blobs, name), old, old); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,6 +96,8 @@ func TestPruneKeepsUnusedBlobsWhenAManifestIsCorrupt(t *testing.T) {
 	os.WriteFile(p, []byte("not json"), 0o644)
 	partial := filepath.Join(s.blobsDir(), "sha256-"+unused.Digest[7:]+"-partial")
 	os.WriteFile(partial, []byte("junk"), 0o644)
+	old := time.Now().Add(-partialTTL - time.Hour)
+	os.Chtimes(partial, old, old)
 
 	_, err := s.Prune()
 	if !errors.Is(err, ErrCorruptManifest) || !strings.Contains(err.Error(), "broken") {
@@ -100,6 +108,31 @@ func TestPruneKeepsUnusedBlobsWhenAManifestIsCorrupt(t *testing.T) {
 	}
 	if _, err := os.Stat(partial); !os.IsNotExist(err) {
 		t.Error("partial download kept")
+	}
+}
+
+// A recent partial download survives Prune, so a pull interrupted by a restart resumes where it stopped.
+func TestPruneKeepsRecentPartialDownloads(t *testing.T) {
+	s := openStore(t, Options{})
+	d := digestOfBytes([]byte("a model being downloaded"))
+	names := []string{"sha256-" + d[7:] + "-partial", "sha256-" + d[7:] + "-partial-0", "sha256-" + d[7:] + "-partial-1"}
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(s.blobsDir(), n), []byte("part"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stray := filepath.Join(s.blobsDir(), "not-a-digest-partial")
+	os.WriteFile(stray, []byte("x"), 0o644)
+	if _, err := s.Prune(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(s.blobsDir(), n)); err != nil {
+			t.Errorf("%s removed: %v", n, err)
+		}
+	}
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Error("a -partial file without a digest name was kept")
 	}
 }
 

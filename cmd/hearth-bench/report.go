@@ -117,7 +117,7 @@ func (b *bench) markdown(rep report) string {
 		}
 		w.WriteString(".\n")
 	}
-	fmt.Fprintf(&w, "- %d repetitions, servers alternating; %s in all. Cells: median (min–max). Ratio: hearth ÷ server; **winner** compares hearth with the best Ollama configuration measured (tie within 3%%).\n\n",
+	fmt.Fprintf(&w, "- Repetitions: %d, servers alternating; %s in all. Cells: median (min–max). Ratio: hearth ÷ server; **winner** compares hearth with the best Ollama configuration measured (tie within 3%%).\n\n",
 		rep.Reps, rep.Duration.Round(time.Second))
 	b.table(&w, rep.Servers)
 	if len(rep.Seeds) > 0 {

@@ -93,6 +93,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	for _, s := range b.servers {
+		b.current = fmt.Sprintf("%-27s %-11s", "memory", s.spec.Name)
 		b.record(s, "rss_all_mb", float64(s.rss())/1e6, "MB")
 	}
 	if err := b.phase(ctx, "server routes", b.serverWorkloads()); err != nil {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	"github.com/hearthlink/hearth/models"
 )
 
 // serverSpec says how to start one server under test.
@@ -67,13 +69,14 @@ func startServer(ctx context.Context, spec serverSpec, workDir, logDir string) (
 	}
 	env := []string{}
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "OLLAMA_") || strings.HasPrefix(kv, "HOME=") {
+		if strings.HasPrefix(kv, "OLLAMA_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "HEARTH_CACHE=") {
 			continue
 		}
 		env = append(env, kv)
 	}
 	env = append(env,
-		"HOME="+dir, // Ollama writes its key pair under $HOME/.ollama
+		"HOME="+dir,                       // Ollama writes its key pair under $HOME/.ollama
+		"HEARTH_CACHE="+models.CacheDir(), // hearth's CPU backends and ONNX Runtime, whatever HOME says
 		"OLLAMA_HOST="+addr,
 		"OLLAMA_MODELS="+filepath.Join(dir, "models"),
 		"OLLAMA_KEEP_ALIVE=-1", // nothing unloads mid-run; the cold-load workload unloads explicitly

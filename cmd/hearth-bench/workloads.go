@@ -69,9 +69,13 @@ func (b *bench) defineMetrics() {
 	r.define("ttft_prefix_warm", "Generation", "time to first token, same system prompt, other clients", "ms", false)
 	r.define("cold_load_ttft", "Generation", "cold load to first token (model unloaded first)", "ms", false)
 	for _, n := range b.cfg.Clients {
-		r.define(fmt.Sprintf("agg_tps_c%d", n), "Concurrency", fmt.Sprintf("aggregate decode, %d clients", n), "tok/s", true)
-		r.define(fmt.Sprintf("latency_c%d", n), "Concurrency", fmt.Sprintf("per-client request latency (median), %d clients", n), "ms", false)
-		r.define(fmt.Sprintf("ttft_c%d", n), "Concurrency", fmt.Sprintf("per-client time to first token (median), %d clients", n), "ms", false)
+		clients := fmt.Sprintf("%d clients", n)
+		if n == 1 {
+			clients = "1 client"
+		}
+		r.define(fmt.Sprintf("agg_tps_c%d", n), "Concurrency", "aggregate decode, "+clients, "tok/s", true)
+		r.define(fmt.Sprintf("latency_c%d", n), "Concurrency", "per-client request latency (median), "+clients, "ms", false)
+		r.define(fmt.Sprintf("ttft_c%d", n), "Concurrency", "per-client time to first token (median), "+clients, "ms", false)
 	}
 	r.define("embed_batch64_ms", "Embeddings", "64 inputs in one request", "ms", false)
 	r.define("embed_conc16_ms", "Embeddings", "16 concurrent single-input requests (wall time)", "ms", false)
