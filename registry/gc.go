@@ -24,10 +24,10 @@ type PruneReport struct {
 // Prune cleans the store the way Ollama does at startup unless OLLAMA_NOPRUNE is set: it renames
 // colon-named blobs to the dash form, removes blobs/ files whose names are not digests (partial
 // downloads abandoned for longer than partialTTL included; recent ones stay for a pull to resume,
-// where Ollama deletes them), removes blobs no manifest references, removes temporary manifest files and prunes empty manifest folders. If a manifest
-// cannot be decoded, unreferenced blobs are kept (the broken manifest might have needed them) and the
-// returned error, matching ErrCorruptManifest, says which manifest to fix or delete; the rest of the
-// cleaning still happens. Blob writes in flight in this process are left alone.
+// where Ollama deletes them), removes blobs no manifest references, removes temporary manifest files
+// and prunes empty manifest folders. If a manifest cannot be decoded, unreferenced blobs are kept (the
+// broken manifest might have needed them) and the returned error, matching ErrCorruptManifest, says
+// which manifest to fix or delete; the rest of the cleaning still happens. Blob writes in flight in this process are left alone.
 func (s *Store) Prune() (PruneReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

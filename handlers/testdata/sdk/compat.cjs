@@ -29,6 +29,8 @@ const weatherCallSchema = {
   },
   required: ['name', 'arguments'],
 };
+// OpenAI requests carry a seed: sampled text is reproducible and, unlike greedy output of a random
+// model, not just newlines. The Responses and Messages translations drop seeds, so those are greedy.
 const user = [{ role: 'user', content: 'Hello there' }];
 
 function assert(cond, msg) {
@@ -156,9 +158,9 @@ const checks = {
   },
 
   async 'openai responses'() {
-    const r = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, seed: 42 });
+    const r = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0 });
     assert(r.object === 'response' && r.status === 'completed' && typeof r.output_text === 'string', JSON.stringify(r));
-    const stream = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, seed: 42, stream: true });
+    const stream = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0, stream: true });
     const types = new Set();
     let text = '', completed = null;
     for await (const ev of stream) {
@@ -195,7 +197,7 @@ const checks = {
 
   async 'anthropic messages'() {
     const r = await ant.messages.create({
-      model: 'tiny', max_tokens: 8, seed: 42, system: 'Be brief.', messages: user,
+      model: 'tiny', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user,
     });
     assert(r.type === 'message' && r.role === 'assistant' && r.content[0].type === 'text' && r.stop_reason === 'max_tokens', JSON.stringify(r));
     assert(r.usage.output_tokens === 8 && r.usage.input_tokens > 0, JSON.stringify(r.usage));
@@ -203,8 +205,8 @@ const checks = {
   },
 
   async 'anthropic messages stream'() {
-    const one = await ant.messages.create({ model: 'tiny', max_tokens: 8, seed: 42, system: 'Be brief.', messages: user });
-    const stream = ant.messages.stream({ model: 'tiny', max_tokens: 8, seed: 42, system: 'Be brief.', messages: user });
+    const one = await ant.messages.create({ model: 'tiny', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
+    const stream = ant.messages.stream({ model: 'tiny', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
     let text = '';
     const types = new Set();
     stream.on('text', (t) => { text += t; });
@@ -221,7 +223,7 @@ const checks = {
   async 'anthropic tools accepted'() {
     // tool_use and tool_result blocks and tool definitions are accepted; the model is not made to call.
     const r = await ant.messages.create({
-      model: 'tools', max_tokens: 4, seed: 42,
+      model: 'tools', max_tokens: 4, temperature: 0,
       tools: [{ name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
       messages: [
         { role: 'user', content: 'Weather in Paris?' },
