@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -47,9 +48,10 @@ func throughputChart(title string, clients []int, series []chartSeries) string {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
 	fmt.Fprintf(&b, `<text x="%d" y="28" font-size="15" font-weight="bold">%s</text>`+"\n", left, html.EscapeString(title))
-	for v := 0.0; v <= ymax+step/2; v += step {
+	for i := 0; float64(i)*step <= ymax+step/2; i++ {
+		v := math.Round(float64(i)*step*1e6) / 1e6
 		fmt.Fprintf(&b, `<line x1="%d" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#e9ecef"/>`+"\n", left, left+pw, y(v), y(v))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-8, y(v)+4, formatValue(v))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-8, y(v)+4, strconv.FormatFloat(v, 'f', -1, 64))
 	}
 	for i, c := range clients {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%d</text>`+"\n", x(i), top+ph+18, c)
@@ -68,7 +70,7 @@ func throughputChart(title string, clients []int, series []chartSeries) string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(s.Med[i])))
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5"/>`+"\n",
 				x(i), x(i), y(s.Lo[i]), y(s.Hi[i]), s.Color)
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s, %d clients: %s tok/s</title></circle>`+"\n",
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4" fill="%s"><title>%s, %d client(s): %s tok/s</title></circle>`+"\n",
 				x(i), y(s.Med[i]), s.Color, html.EscapeString(s.Name), clients[i], formatValue(s.Med[i]))
 		}
 		if len(pts) > 1 {
