@@ -2,21 +2,16 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/ollama/ollama/api"
 	"github.com/rs/zerolog"
 
+	hearthapi "github.com/hearthlink/hearth/api"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -58,52 +53,5 @@ func importGenerated(ctx context.Context, client *api.Client, r models.Recipe, n
 	if err != nil {
 		return err
 	}
-	files := map[string]string{}
-	if r.Format == models.FormatGGUF {
-		d, err := uploadBlob(ctx, client, path)
-		if err != nil {
-			return err
-		}
-		files[filepath.Base(path)] = d
-	} else {
-		err := filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			d, err := uploadBlob(ctx, client, p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(path, p)
-			files[filepath.ToSlash(rel)] = d
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	stream := false
-	return client.Create(ctx, &api.CreateRequest{Model: name, Files: files, Stream: &stream},
-		func(api.ProgressResponse) error { return nil })
-}
-
-// uploadBlob hashes the file at path and uploads it to the server's blob store.
-func uploadBlob(ctx context.Context, client *api.Client, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
-	if err := client.CreateBlob(ctx, digest, f); err != nil {
-		return "", fmt.Errorf("uploading %s: %w", filepath.Base(path), err)
-	}
-	return digest, nil
+	return hearthapi.CreateFromPath(ctx, client, name, path)
 }
