@@ -66,12 +66,12 @@ func TestMetrics(t *testing.T) {
 		`hearth_generated_tokens_total\{model="metrics-m:latest"\}`:                      8,
 		`hearth_prompt_tokens_total\{model="metrics-m:latest"\}`:                         2,
 		`hearth_time_to_first_token_seconds_count\{model="metrics-m:latest"\}`:           2,
-		`hearth_batch_tokens_count`:                                                       8,
-		`hearth_batch_sequences_count`:                                                    8,
-		`hearth_prefix_cache_reused_tokens_total`:                                         1,
-		`hearth_loaded_models`:                                                            1,
-		`hearth_model_memory_bytes\{model="metrics-m:latest"\}`:                          1,
-		`hearth_queue_depth`:                                                              0,
+		`hearth_batch_tokens_count`:                             8,
+		`hearth_batch_sequences_count`:                          8,
+		`hearth_prefix_cache_reused_tokens_total`:               1,
+		`hearth_loaded_models`:                                  1,
+		`hearth_model_memory_bytes\{model="metrics-m:latest"\}`: 1,
+		`hearth_queue_depth`:                                    0,
 	} {
 		if v := metricValue(t, body, pattern); v < min {
 			t.Errorf("%s = %v, want >= %v", pattern, v, min)

@@ -14,13 +14,14 @@ import (
 	"github.com/ollama/ollama/openai"
 )
 
-// chatBody is a deterministic /v1/chat/completions request for the tiny model.
+// chatBody is a reproducible /v1/chat/completions request for the tiny model: seeded, not greedy, since
+// greedy output of a random-weight model is a run of newlines.
 func chatBody(extra map[string]any) map[string]any {
 	b := map[string]any{
-		"model":       "tiny",
-		"messages":    []map[string]any{{"role": "user", "content": "Hello there"}},
-		"max_tokens":  8,
-		"temperature": 0,
+		"model":      "tiny",
+		"messages":   []map[string]any{{"role": "user", "content": "Hello there"}},
+		"max_tokens": 8,
+		"seed":       42,
 	}
 	for k, v := range extra {
 		b[k] = v
@@ -49,12 +50,13 @@ func TestOpenAIChat(t *testing.T) {
 	}
 	text, _ := c.Message.Content.(string)
 
-	// The same request natively gives the same text: the translation only renames.
+	// The same request natively gives the same text, with temperature and top_p at OpenAI's defaults of 1
+	// rather than Ollama's: the translation only renames.
 	var native api.ChatResponse
 	e.post("/api/chat", map[string]any{"model": "tiny", "stream": false,
 		"messages": []map[string]any{{"role": "user", "content": "Hello there"}},
-		"options":  map[string]any{"temperature": 0, "top_p": 1, "num_predict": 8}}, &native)
-	if native.Message.Content != text || text == "" {
+		"options":  map[string]any{"temperature": 1, "top_p": 1, "num_predict": 8, "seed": 42}}, &native)
+	if native.Message.Content != text || strings.TrimSpace(text) == "" {
 		t.Errorf("translated %q, native %q", text, native.Message.Content)
 	}
 
@@ -94,8 +96,15 @@ func TestOpenAIChat(t *testing.T) {
 		t.Errorf("streamed %q finish %q, want %q length", streamed.String(), finish, text)
 	}
 
-	// Without include_usage no chunk has usage; stop strings and a seed are accepted.
-	r = e.send("POST", "/v1/chat/completions", chatBody(map[string]any{"stream": true, "stop": []string{"zzz"}, "seed": 7}))
+	// Log probabilities ride along, one per generated token.
+	var lp openai.ChatCompletion
+	e.send("POST", "/v1/chat/completions", chatBody(map[string]any{"logprobs": true, "top_logprobs": 2})).json(t, &lp)
+	if l := lp.Choices[0].Logprobs; l == nil || len(l.Content) != 8 || len(l.Content[0].TopLogprobs) != 2 {
+		t.Errorf("logprobs %+v", l)
+	}
+
+	// Without include_usage no chunk has usage; stop strings and a temperature are accepted.
+	r = e.send("POST", "/v1/chat/completions", chatBody(map[string]any{"stream": true, "stop": []string{"zzz"}, "temperature": 0.5}))
 	for _, ev := range parseSSE(t, r.body) {
 		if strings.Contains(ev.data, `"usage"`) {
 			t.Errorf("usage without include_usage: %s", ev.data)
@@ -207,7 +216,7 @@ func TestOpenAIResponseFormat(t *testing.T) {
 
 func TestOpenAICompletions(t *testing.T) {
 	e := newCompatEnv(t)
-	body := map[string]any{"model": "tiny", "prompt": "Once upon", "max_tokens": 6, "temperature": 0}
+	body := map[string]any{"model": "tiny", "prompt": "Once upon", "max_tokens": 6, "seed": 42}
 	r := e.send("POST", "/v1/completions", body)
 	var one openai.Completion
 	r.json(t, &one)

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 )
@@ -40,18 +39,6 @@ type wireFormat[T any] interface {
 	// fail answers an error with status before anything was written.
 	fail(w http.ResponseWriter, status int, msg string)
 }
-
-// ndjson is Ollama's native wire format: one JSON object per line, {"error": ...} for errors.
-type ndjson[T any] struct{}
-
-func (ndjson[T]) streamHeader(h http.Header)       { h.Set("Content-Type", "application/x-ndjson") }
-func (ndjson[T]) chunk(w io.Writer, v T) error     { return json.NewEncoder(w).Encode(v) }
-func (ndjson[T]) end(io.Writer) error              { return nil }
-func (ndjson[T]) reply(w http.ResponseWriter, v T) { writeJSON(w, http.StatusOK, v) }
-func (ndjson[T]) streamError(w io.Writer, err error) error {
-	return json.NewEncoder(w).Encode(errorBody{Error: err.Error()})
-}
-func (ndjson[T]) fail(w http.ResponseWriter, status int, msg string) { writeError(w, status, msg) }
 
 // serveStream runs work, which reports progress through emit, and answers the way Ollama's streaming
 // routes do:
