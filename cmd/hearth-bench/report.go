@@ -29,14 +29,17 @@ type report struct {
 	Seeds        []seedResult  `json:"seeds"`
 	Notes        []string      `json:"notes"`
 	ServerLogDir string        `json:"server_log_dir"`
+	// Complete is false in a partial report: saved mid-run, or of a run cut short.
+	Complete bool `json:"complete"`
 }
 
-// write saves results.json, results.md and throughput.svg under cfg.Out.
-func (b *bench) write() error {
+// write saves results.json, results.md and throughput.svg under cfg.Out; final prints the Markdown to
+// stdout too, while partial reports (after each phase, or of a run cut short) are only saved.
+func (b *bench) write(final bool) error {
 	rep := report{
 		Date: time.Now().UTC(), Command: strings.Join(os.Args, " "), Model: recipeFor(b.cfg.Model),
 		ModelBytes: b.llmBytes, Reps: b.cfg.Reps, NumCtx: b.cfg.NumCtx, Slots: b.cfg.Slots, System: b.sys,
-		Duration: time.Since(b.start), Metrics: b.res.list(), Seeds: b.seeds, Notes: b.notes,
+		Duration: time.Since(b.start), Metrics: b.res.list(), Seeds: b.seeds, Notes: b.notes, Complete: final,
 		ServerLogDir: filepath.Join(b.cfg.Out, "logs"),
 	}
 	for _, s := range b.servers {
@@ -66,7 +69,11 @@ func (b *bench) write() error {
 	if err := os.WriteFile(filepath.Join(b.cfg.Out, "results.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	b.progress("wrote %s, results.json and throughput.svg in %s", "results.md", b.cfg.Out)
+	if !final {
+		b.progress("saved a partial report in %s", b.cfg.Out)
+		return nil
+	}
+	b.progress("wrote results.md, results.json and throughput.svg in %s", b.cfg.Out)
 	fmt.Print(md)
 	return nil
 }
@@ -95,6 +102,9 @@ func (b *bench) markdown(rep report) string {
 	var w strings.Builder
 	sys := rep.System
 	fmt.Fprintf(&w, "### Results: %s, %s\n\n", rep.Date.Format("2006-01-02 15:04 UTC"), rep.Model)
+	if !rep.Complete {
+		w.WriteString("**Partial report: the run had not finished (or was cut short); missing rows were not measured.**\n\n")
+	}
 	fmt.Fprintf(&w, "- Machine: %s, %d cores, %.1f GB RAM; AMX: %s; CPU features: %s.\n", sys.CPU, sys.Cores, sys.MemoryGB,
 		yesNo(sys.AMX), strings.Join(sys.Features, " "))
 	fmt.Fprintf(&w, "- Memory bandwidth measured by the bench: %.1f GB/s read, %.1f GB/s copy (read + write).\n", sys.ReadGBs, sys.CopyGBs)
@@ -103,7 +113,7 @@ func (b *bench) markdown(rep report) string {
 		w.WriteString(" **The machine was not quiet (load ≥ 1): treat the numbers as unreliable.**")
 	}
 	w.WriteString("\n")
-	fmt.Fprintf(&w, "- Chat model: `%s`, %.0f MB file; embeddings: `bert-embed` (GGUF, mean pooling). num_ctx %d per sequence on every server; hearth runs %d slots.\n",
+	fmt.Fprintf(&w, "- Chat model: `%s`, %.0f MB file; embeddings: `bert-embed` (GGUF, mean pooling). OLLAMA_CONTEXT_LENGTH=%d for every server (each caps it at the model's trained context); hearth runs %d slots.\n",
 		rep.Model, float64(rep.ModelBytes)/1e6, rep.NumCtx, rep.Slots)
 	if rep.DecodeLimit > 0 {
 		fmt.Fprintf(&w, "- Physical limit for single-stream decode: %.0f MB read per token / %.1f GB/s = **%.1f tok/s**", float64(rep.BytesPerTok)/1e6, sys.ReadGBs, rep.DecodeLimit)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,7 +80,24 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 	}
+	if err := b.measure(ctx); err != nil {
+		// Keep what was measured: an interrupted or failed run still leaves a (marked) report.
+		b.note("The run stopped early (%v): rows measured after that point are missing.", err)
+		if werr := b.write(false); werr != nil {
+			return errors.Join(err, werr)
+		}
+		return err
+	}
+	return b.write(true)
+}
+
+// measure runs the phases: the chat model's workloads, the embedding workloads, the model-management
+// routes, then hearth's seed targets. It saves a partial report after each phase.
+func (b *bench) measure(ctx context.Context) error {
 	if err := b.phase(ctx, "chat model", b.llmWorkloads()); err != nil {
+		return err
+	}
+	if err := b.write(false); err != nil {
 		return err
 	}
 	for _, s := range b.servers {
@@ -93,14 +111,16 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	for _, s := range b.servers {
-		b.current = fmt.Sprintf("%-27s %-11s", "memory", s.spec.Name)
-		b.record(s, "rss_all_mb", float64(s.rss())/1e6, "MB")
+		if !s.matched { // the matched Ollama never loads the embedding model
+			b.current = fmt.Sprintf("%-27s %-11s", "memory", s.spec.Name)
+			b.record(s, "rss_all_mb", float64(s.rss())/1e6, "MB")
+		}
 	}
 	if err := b.phase(ctx, "server routes", b.serverWorkloads()); err != nil {
 		return err
 	}
 	b.seeds = b.measureSeeds(ctx)
-	return b.write()
+	return ctx.Err()
 }
 
 // specs lists the servers to start: hearth, the reference Ollama at its default and with
@@ -188,6 +208,11 @@ func (b *bench) phase(ctx context.Context, name string, ws []workload) error {
 					}
 					b.progress("%s error: %v", b.current, err)
 				}
+			}
+		}
+		if rep+1 < b.cfg.Reps {
+			if err := b.write(false); err != nil { // a long run cut short keeps its finished repetitions
+				return err
 			}
 		}
 	}

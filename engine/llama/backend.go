@@ -69,13 +69,13 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfg.NumCtx = clampContext(cfg.NumCtx, f.KV())
 	if cfg.NumThread <= 0 {
 		cfg.NumThread = runtime.NumCPU()
 	}
-	if IsEncoder(f.KV()) { // embedding and reranking models: see embed.go
+	if IsEncoder(f.KV()) { // embedding and reranking models: see embed.go, which sizes its own context
 		return OpenEncoder(m.ModelPath, cfg)
 	}
+	cfg.NumCtx = clampContext(cfg.NumCtx, f.KV())
 	return Open(m.ModelPath, m.AdapterPaths, cfg)
 }
 

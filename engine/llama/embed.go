@@ -81,14 +81,17 @@ type Encoder struct {
 	pooling  int
 	width    int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
 	numCtx   int // tokens per sequence
+	truncCtx int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
 	specials specialTokens
 	batcher  *batch.Batcher
 
 	closeOnce sync.Once
 }
 
-// OpenEncoder loads the GGUF encoder at path. Each input may hold min(cfg.NumCtx, trained context) tokens;
-// one Decode call takes up to max(that, cfg.NumBatch) tokens (llama.cpp encodes a batch in one micro-batch).
+// OpenEncoder loads the GGUF encoder at path. Each input may hold max(min(cfg.NumCtx, trained context), 4)
+// tokens, and a longer one is cut to min(cfg.NumCtx, trained context); one Decode call takes up to
+// max(that, cfg.NumBatch) tokens, rounded up to a multiple of the sequences (llama.cpp encodes a batch in
+// one micro-batch).
 // Init must have run.
 func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	f, _, err := decodeHeader(path)
@@ -110,12 +113,18 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("llama.cpp could not load %s (corrupt or unsupported GGUF file)", path)
 	}
-	numCtx := trainedContext(m)
-	if cfg.NumCtx > 0 && (numCtx <= 0 || cfg.NumCtx < numCtx) {
-		numCtx = cfg.NumCtx
+	// Ollama's rules: an input is cut to min(num_ctx, trained context) tokens, while the runner holds at
+	// least 4 tokens, so an input that fits those 4 is never cut.
+	truncCtx := trainedContext(m)
+	if cfg.NumCtx > 0 && (truncCtx <= 0 || cfg.NumCtx < truncCtx) {
+		truncCtx = cfg.NumCtx
 	}
-	numCtx = max(numCtx, 8)
+	numCtx := max(truncCtx, 4)
+	// llama.cpp reserves its worst-case graph as one micro-batch of n_ubatch tokens spread evenly over
+	// n_seq_max sequences; a micro-batch that is not a multiple of the sequences fails a ggml assertion under
+	// MEAN pooling and aborts the process, so round it up.
 	ubatch := max(numCtx, cfg.NumBatch)
+	ubatch = (ubatch + seqs - 1) / seqs * seqs
 	params := llamacpp.NewContextParams(numCtx*seqs, ubatch, seqs, threads, ml.FlashAttentionDisabled, cfg.KVCacheType)
 	lctx, err := llamacpp.NewContextWithModel(m, params)
 	if err != nil {
@@ -128,7 +137,8 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 		llamacpp.FreeModel(m)
 		return nil, err
 	}
-	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: poolingType(lctx), numCtx: numCtx, specials: vocabSpecials(m)}
+	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: poolingType(lctx), numCtx: numCtx, truncCtx: truncCtx,
+		specials: vocabSpecials(m)}
 	e.width = m.NEmbd()
 	if e.pooling == poolingRank {
 		e.width = max(clsOutputs(m), 1)
@@ -208,7 +218,8 @@ func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, 
 }
 
 // tokenize turns one input into tokens with the model's special tokens; an input over the context is cut
-// (keeping the special tokens at both ends) or refused with engine.ErrInputTooLong.
+// to truncCtx tokens (keeping the special tokens at both ends) or refused with engine.ErrInputTooLong, and
+// with engine.ErrTruncatedTooLong when truncCtx leaves no room for text.
 func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 	ids, err := e.model.Tokenize(text, true, true)
 	if err != nil {
@@ -232,9 +243,9 @@ func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 		if e.specials.addSEP && e.specials.sep >= 0 {
 			post = append(post, e.specials.sep)
 		}
-		keep := e.numCtx - len(pre) - len(post)
+		keep := e.truncCtx - len(pre) - len(post)
 		if keep < 1 {
-			return nil, engine.ErrInputTooLong
+			return nil, engine.ErrTruncatedTooLong
 		}
 		ids = append(append(pre, plain[:min(keep, len(plain))]...), post...)
 	}

@@ -112,6 +112,61 @@ func TestEncoderEmbed(t *testing.T) {
 	}
 }
 
+// A small num_ctx used to abort the process: llama.cpp reserves its graph as one micro-batch spread over
+// every sequence, and a micro-batch that is not a multiple of them fails a ggml assertion under MEAN
+// pooling. Ollama's integration test TestAllMiniLMEmbedTruncate asks for num_ctx 0, 1, 3 and 16: an input
+// over the context is cut to num_ctx tokens (specials included), refused when num_ctx leaves no room for
+// text, and one that fits the runner's floor of 4 tokens is never cut.
+func TestEncoderSmallContext(t *testing.T) {
+	Init("")
+	path, err := models.Ensure(context.Background(), "", "bert-embed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	open := func(numCtx int) *Encoder {
+		t.Helper()
+		e, err := OpenEncoder(path, engine.LoadConfig{NumCtx: numCtx, NumBatch: min(512, numCtx), NumThread: 2, Parallel: 1})
+		if err != nil {
+			t.Fatalf("num_ctx %d: %v", numCtx, err)
+		}
+		t.Cleanup(func() { e.Close() })
+		return e
+	}
+	full := open(512)
+	want, _, err := full.Embed(ctx, []string{"why"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 2, 3, 5, 9, 16, 17, 33} {
+		e := open(n)
+		if e.ContextLength() != max(n, 4) {
+			t.Errorf("num_ctx %d: context length %d", n, e.ContextLength())
+		}
+		got, tokens, err := e.Embed(ctx, []string{"why is the sky blue?"}, true)
+		switch {
+		case n < 3:
+			if !errors.Is(err, engine.ErrTruncatedTooLong) {
+				t.Errorf("num_ctx %d: %v, want %v", n, err, engine.ErrTruncatedTooLong)
+			}
+		case err != nil:
+			t.Errorf("num_ctx %d: %v", n, err)
+		case tokens != min(n, 8):
+			t.Errorf("num_ctx %d: %d tokens, want %d", n, tokens, min(n, 8))
+		case n == 3 && maxAbsDiff(want[0], got[0]) > 1e-4:
+			t.Errorf("num_ctx 3: the input cut to one word differs from that word alone")
+		}
+		if n < 8 {
+			if _, _, err := e.Embed(ctx, []string{"why is the sky blue?"}, false); !errors.Is(err, engine.ErrInputTooLong) {
+				t.Errorf("num_ctx %d without truncation: %v", n, err)
+			}
+		}
+		if _, tokens, err := e.Embed(ctx, []string{"hi"}, false); err != nil || tokens != 3 {
+			t.Errorf("num_ctx %d: 3 tokens fit the floor of 4: %d tokens, %v", n, tokens, err)
+		}
+	}
+}
+
 func TestEncoderRerank(t *testing.T) {
 	e := openEncoder(t, "bert-rerank")
 	ctx := context.Background()

@@ -194,7 +194,10 @@ func (t *tokenizer) encodePair(first string, second *string, truncate bool) (enc
 		if !truncate {
 			return batch.Seq{}, engine.ErrInputTooLong
 		}
-		if budget < 2 || (b == nil && budget < 1) {
+		if b == nil && budget < 1 {
+			return batch.Seq{}, engine.ErrTruncatedTooLong
+		}
+		if budget < 2 {
 			return batch.Seq{}, engine.ErrInputTooLong
 		}
 		for na+nb > budget {
