@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -205,6 +206,8 @@ func startOllamaServe(t testing.TB, bin string) (string, string, string) {
 	models, home, host := t.TempDir(), t.TempDir(), freeAddr(t)
 	serve := exec.Command(bin, "serve")
 	serve.Env = append(os.Environ(), "OLLAMA_HOST="+host, "OLLAMA_MODELS="+models, "HOME="+home)
+	// Its own process group: Ollama's runner subprocesses must end with it.
+	serve.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var log strings.Builder
 	serve.Stdout, serve.Stderr = &log, &log
 	if err := serve.Start(); err != nil {
@@ -213,7 +216,7 @@ func startOllamaServe(t testing.TB, bin string) (string, string, string) {
 	exited := make(chan struct{})
 	go func() { serve.Wait(); close(exited) }()
 	t.Cleanup(func() {
-		serve.Process.Kill()
+		_ = syscall.Kill(-serve.Process.Pid, syscall.SIGKILL)
 		<-exited
 	})
 	deadline := time.Now().Add(60 * time.Second)
