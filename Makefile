@@ -37,7 +37,7 @@ BENCH_FLAGS ?= --model bench --reps 3
 bench: build
 	bash scripts/bootstrap.sh ollama-cli
 	@mkdir -p out/bench
-	$(ENV) go test -run '^$$' -bench RequestPath -benchmem -benchtime 2s ./handlers | tee out/bench/requestpath.txt
+	set -o pipefail; $(ENV) go test -run '^$$' -bench RequestPath -benchmem -benchtime 2s ./handlers | tee out/bench/requestpath.txt
 	$(ENV) go build -o bin/hearth-bench ./cmd/hearth-bench
 	$(ENV) ./bin/hearth-bench $(BENCH_FLAGS) --hearth bin/hearth --out out/bench --gobench out/bench/requestpath.txt
 

@@ -67,7 +67,7 @@ func TestShort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| Workload | Unit | hearth | ollama |", "single-stream decode", "Physical limit", "throughput.svg"} {
+	for _, want := range []string{"| Workload | Unit | hearth | ollama |", "single-stream decode", "Physical limit", "CPU backend each server loaded", "throughput.svg"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("results.md lacks %q", want)
 		}

@@ -3,77 +3,25 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/ollama/ollama/api"
+
+	hearthapi "github.com/hearthlink/hearth/api"
 )
 
-// importModel uploads the generated model at path (a GGUF file, or an ONNX folder) to s's blob store and
-// creates model name from it, the path `ollama create` takes: CreateBlob for every file, then Create with
-// the files map.
+// importModel creates model name on s from the generated model at path (a GGUF file, or an ONNX folder),
+// the path `ollama create` takes: CreateBlob for every file, then Create with the files map.
 func (s *server) importModel(ctx context.Context, name, path string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return err
+	if err := hearthapi.CreateFromPath(ctx, s.client, name, path); err != nil {
+		return fmt.Errorf("%s: %w", s.spec.Name, err)
 	}
-	files := map[string]string{}
-	if !info.IsDir() {
-		d, err := s.uploadBlob(ctx, path)
-		if err != nil {
-			return err
-		}
-		files[filepath.Base(path)] = d
-	} else {
-		err := filepath.WalkDir(path, func(p string, e fs.DirEntry, err error) error {
-			if err != nil || e.IsDir() {
-				return err
-			}
-			d, err := s.uploadBlob(ctx, p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(path, p)
-			files[filepath.ToSlash(rel)] = d
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	stream := false
-	return s.client.Create(ctx, &api.CreateRequest{Model: name, Files: files, Stream: &stream},
-		func(api.ProgressResponse) error { return nil })
-}
-
-// uploadBlob hashes the file at path and uploads it.
-func (s *server) uploadBlob(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	digest := "sha256:" + hex.EncodeToString(h.Sum(nil))
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
-	if err := s.client.CreateBlob(ctx, digest, f); err != nil {
-		return "", fmt.Errorf("%s: uploading %s: %w", s.spec.Name, filepath.Base(path), err)
-	}
-	return digest, nil
+	return nil
 }
 
 // timing is what one streamed completion took, seen from the client.

@@ -29,6 +29,8 @@ type report struct {
 	Seeds        []seedResult  `json:"seeds"`
 	Notes        []string      `json:"notes"`
 	ServerLogDir string        `json:"server_log_dir"`
+	// Kernels is the ggml CPU backend each server loaded, by server.
+	Kernels map[string]string `json:"kernels,omitempty"`
 	// Complete is false in a partial report: saved mid-run, or of a run cut short.
 	Complete bool `json:"complete"`
 }
@@ -42,13 +44,22 @@ func (b *bench) write(final bool) error {
 		Duration: time.Since(b.start), Metrics: b.res.list(), Seeds: b.seeds, Notes: b.notes, Complete: final,
 		ServerLogDir: filepath.Join(b.cfg.Out, "logs"),
 	}
+	rep.Kernels = map[string]string{}
 	for _, s := range b.servers {
 		rep.Servers = append(rep.Servers, s.spec.Name)
+		if k := loadedBackend(s.log.Name()); k != "" {
+			rep.Kernels[s.spec.Name] = k
+		}
 	}
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
 		if f := strings.Fields(string(la)); len(f) >= 3 {
 			rep.LoadAvgEnd = strings.Join(f[:3], " ")
 		}
+	}
+	if final {
+		read, cp := bandwidth(256 << 20)
+		b.sys.ReadGBs, b.sys.CopyGBs = max(b.sys.ReadGBs, read), max(b.sys.CopyGBs, cp)
+		rep.System = b.sys
 	}
 	if n, err := bytesPerToken(b.llmPath); err == nil && n > 0 {
 		rep.BytesPerTok = n
@@ -107,6 +118,15 @@ func (b *bench) markdown(rep report) string {
 	}
 	fmt.Fprintf(&w, "- Machine: %s, %d cores, %.1f GB RAM; AMX: %s; CPU features: %s.\n", sys.CPU, sys.Cores, sys.MemoryGB,
 		yesNo(sys.AMX), strings.Join(sys.Features, " "))
+	if len(rep.Kernels) > 0 {
+		var ks []string
+		for _, name := range rep.Servers {
+			if k := rep.Kernels[name]; k != "" {
+				ks = append(ks, fmt.Sprintf("%s `%s`", name, k))
+			}
+		}
+		fmt.Fprintf(&w, "- CPU backend each server loaded (from its log): %s.\n", strings.Join(ks, ", "))
+	}
 	fmt.Fprintf(&w, "- Memory bandwidth measured by the bench: %.1f GB/s read, %.1f GB/s copy (read + write).\n", sys.ReadGBs, sys.CopyGBs)
 	fmt.Fprintf(&w, "- Load average (1, 5, 15 min) at start: %s; at end: %s.", sys.LoadAvg, rep.LoadAvgEnd)
 	if la := firstFloat(sys.LoadAvg); la >= 1.0 {
@@ -117,15 +137,21 @@ func (b *bench) markdown(rep report) string {
 		rep.Model, float64(rep.ModelBytes)/1e6, rep.NumCtx, rep.Slots)
 	if rep.DecodeLimit > 0 {
 		fmt.Fprintf(&w, "- Physical limit for single-stream decode: %.0f MB read per token / %.1f GB/s = **%.1f tok/s**", float64(rep.BytesPerTok)/1e6, sys.ReadGBs, rep.DecodeLimit)
+		over := false
 		if m := b.res.get("decode_tps"); m != nil {
 			for _, name := range rep.Servers {
 				if v := m.Values[name]; len(v) > 0 {
 					med := summarize(v).Median
 					fmt.Fprintf(&w, "; %s reached %s (%.0f%%)", name, formatValue(med), 100*med/rep.DecodeLimit)
+					over = over || med > rep.DecodeLimit
 				}
 			}
 		}
-		w.WriteString(".\n")
+		w.WriteString(".")
+		if over {
+			w.WriteString(" A server went past the limit, so the bandwidth measured here is an underestimate (other processes were using memory bandwidth while it was measured).")
+		}
+		w.WriteString("\n")
 	}
 	fmt.Fprintf(&w, "- Repetitions: %d, servers alternating; %s in all. Cells: median (min–max). Ratio: hearth ÷ server; **winner** compares hearth with the best Ollama configuration measured (tie within 3%%).\n\n",
 		rep.Reps, rep.Duration.Round(time.Second))
@@ -252,6 +278,21 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// loadedBackend finds, in a server's log, the last ggml CPU backend it loaded ("libggml-cpu-skylakex.so").
+func loadedBackend(logPath string) string {
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return ""
+	}
+	const marker = "loaded CPU backend from "
+	i := strings.LastIndex(string(b), marker)
+	if i < 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(b[i+len(marker):]), "\n")
+	return filepath.Base(strings.TrimSpace(line))
 }
 
 // shortCPU drops the marketing words of a CPU model name.
