@@ -23,8 +23,8 @@ run: build
 models: build
 	./bin/hearth models generate
 
-# The reference ollama CLI is built too, and the OpenAI and Anthropic npm SDKs installed: the compatibility
-# tests drive hearth with them.
+# The reference ollama CLI is built too, and ollama-js and the OpenAI and Anthropic npm SDKs installed: the
+# compatibility tests drive hearth with them.
 test:
 	bash scripts/bootstrap.sh ollama-cli node-sdks
 	$(ENV) go vet ./...
