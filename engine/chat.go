@@ -32,12 +32,8 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if len(req.Tools) > 0 && !caps.tools {
 		return badRequest("%s does not support tools", m.Name.String())
 	}
-	if caps.thinking {
-		if req.Think == nil {
-			req.Think = &api.ThinkValue{Value: true}
-		}
-	} else if req.Think != nil && req.Think.Bool() {
-		return badRequest("%q does not support thinking", req.Model)
+	if req.Think, err = defaultThink(caps, req.Think, req.Model); err != nil {
+		return err
 	}
 	for _, msg := range req.Messages {
 		if len(msg.Images) > 0 && !caps.vision {

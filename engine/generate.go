@@ -49,12 +49,8 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if req.Suffix != "" && !caps.insert {
 		return badRequest("%s does not support insert", m.Name.String())
 	}
-	if caps.thinking {
-		if req.Think == nil {
-			req.Think = &api.ThinkValue{Value: true}
-		}
-	} else if req.Think != nil && req.Think.Bool() {
-		return badRequest("%q does not support thinking", req.Model)
+	if req.Think, err = defaultThink(caps, req.Think, req.Model); err != nil {
+		return err
 	}
 	if len(req.Images) > 0 && !caps.vision {
 		return badRequest("%q does not support images: it has no vision projector", req.Model)
@@ -223,4 +219,19 @@ func metrics(c Chunk, start, loaded time.Time) api.Metrics {
 		EvalCount:          c.EvalCount,
 		EvalDuration:       c.EvalDuration,
 	}
+}
+
+// defaultThink applies Ollama's thinking rules shared by generate and chat: unset on a model that can think
+// means think; asking a model that cannot think to think is a 400.
+func defaultThink(caps capabilities, think *api.ThinkValue, model string) (*api.ThinkValue, error) {
+	if caps.thinking {
+		if think == nil {
+			return &api.ThinkValue{Value: true}, nil
+		}
+		return think, nil
+	}
+	if think != nil && think.Bool() {
+		return nil, badRequest("%q does not support thinking", model)
+	}
+	return think, nil
 }
