@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,6 +59,9 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}()
 	for _, spec := range specs {
+		if len(cfg.Servers) > 0 && !slices.Contains(cfg.Servers, spec.Name) {
+			continue
+		}
 		b.progress("starting %s (%s)", spec.Name, spec.Bin)
 		s, err := startServer(ctx, spec, cfg.WorkDir, filepath.Join(cfg.Out, "logs"))
 		if err != nil {
@@ -119,7 +123,9 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.phase(ctx, "server routes", b.serverWorkloads()); err != nil {
 		return err
 	}
-	b.seeds = b.measureSeeds(ctx)
+	if len(b.cfg.Only) == 0 || slices.Contains(b.cfg.Only, "seeds") {
+		b.seeds = b.measureSeeds(ctx)
+	}
 	return ctx.Err()
 }
 
@@ -197,6 +203,9 @@ func (b *bench) phase(ctx context.Context, name string, ws []workload) error {
 	for rep := range b.cfg.Reps {
 		order := append(b.servers[rep%len(b.servers):], b.servers[:rep%len(b.servers)]...)
 		for _, w := range ws {
+			if len(b.cfg.Only) > 0 && !slices.Contains(b.cfg.Only, w.Name) {
+				continue
+			}
 			for _, s := range order {
 				if !w.On(s) {
 					continue

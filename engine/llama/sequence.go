@@ -63,18 +63,15 @@ func (s *sequence) emit(piece string, lp []api.Logprob) (stopped bool) {
 	}
 	text := s.held[:len(s.held)-keep]
 	s.held = s.held[len(s.held)-keep:]
-	s.out.push(engine.Chunk{Text: text, Logprobs: s.heldLogprobs})
+	s.out.push(engine.Chunk{Text: validUTF8(text), Logprobs: s.heldLogprobs})
 	s.heldLogprobs = nil
 	return false
 }
 
-// flush sends whatever is held, cut to valid UTF-8: at the end of a sequence a held possible stop prefix is
-// ordinary text after all.
+// flush sends whatever is held, without a trailing incomplete UTF-8 character: at the end of a sequence a
+// held possible stop prefix is ordinary text after all.
 func (s *sequence) flush() {
-	text := s.held
-	for !utf8.ValidString(text) {
-		text = text[:len(text)-1]
-	}
+	text := validUTF8(s.held[:len(s.held)-incompleteUTF8Len(s.held)])
 	s.held = ""
 	if text != "" || len(s.heldLogprobs) > 0 {
 		s.out.push(engine.Chunk{Text: text, Logprobs: s.heldLogprobs})
@@ -99,6 +96,16 @@ func (s *sequence) finish(reason string, err error) {
 	}
 	s.out.push(c)
 	s.out.close()
+}
+
+// validUTF8 replaces each byte of text that cannot be part of a UTF-8 character (a lone byte token such as
+// <0xCA> followed by ASCII: random or badly trained models emit them) with U+FFFD, so no chunk ever carries
+// invalid UTF-8. Ollama cuts such text at the first bad byte and loses the rest; the replacement keeps it.
+func validUTF8(text string) string {
+	if utf8.ValidString(text) {
+		return text
+	}
+	return strings.ToValidUTF8(text, string(utf8.RuneError))
 }
 
 // findStop returns the index of the earliest stop string in text and which one, or -1.
