@@ -55,7 +55,20 @@ type Config struct {
 	// DefaultModels registers the generated default models on start when the store lacks them
 	// (HEARTH_DEFAULT_MODELS, default true).
 	DefaultModels bool
+	// ONNXThreads is ONNX Runtime's intra-op thread count per model; 0 means one per core
+	// (HEARTH_ONNX_THREADS).
+	ONNXThreads int
+	// ONNXSpin lets ONNX Runtime's idle threads spin between operators and runs: lower latency, but busy
+	// cores that a GGUF model decoding at the same time would miss (HEARTH_ONNX_SPIN, default false).
+	ONNXSpin bool
+	// ONNXBatchWindow is how long an idle ONNX model waits for concurrent requests to join a batch;
+	// negative means no wait (HEARTH_ONNX_BATCH_WINDOW, default 500µs; 0 also means no wait).
+	ONNXBatchWindow time.Duration
 }
+
+// defaultONNXBatchWindow is onnx.DefaultBatchWindow, spelled here so the config does not import the
+// engine.
+const defaultONNXBatchWindow = 500 * time.Microsecond
 
 // defaultMaxRequestBytes fits a chat request carrying several large base64 images.
 const defaultMaxRequestBytes = 256 << 20
@@ -123,6 +136,20 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 		MaxRequestBytes: int64(intVar("HEARTH_MAX_REQUEST_BYTES", defaultMaxRequestBytes)),
 		CacheDir:        env("HEARTH_CACHE"),
 		DefaultModels:   boolVar("HEARTH_DEFAULT_MODELS", true),
+		ONNXThreads:     intVar("HEARTH_ONNX_THREADS", 0),
+		ONNXSpin:        boolVar("HEARTH_ONNX_SPIN", false),
+		ONNXBatchWindow: defaultONNXBatchWindow,
+	}
+	if v := env("HEARTH_ONNX_BATCH_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			warn("HEARTH_ONNX_BATCH_WINDOW", v, defaultONNXBatchWindow.String())
+		case d == 0:
+			c.ONNXBatchWindow = -1
+		default:
+			c.ONNXBatchWindow = d
+		}
 	}
 	if c.ModelsDir == "" {
 		c.ModelsDir = filepath.Join(home, ".ollama", "models")

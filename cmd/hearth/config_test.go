@@ -65,13 +65,17 @@ func TestLoadConfigValues(t *testing.T) {
 		"OLLAMA_KV_CACHE_TYPE":     "Q8_0",
 		"OLLAMA_NOPRUNE":           "true",
 		"HEARTH_API_KEY":           "s3cret",
+		"HEARTH_ONNX_THREADS":      "1",
+		"HEARTH_ONNX_SPIN":         "true",
+		"HEARTH_ONNX_BATCH_WINDOW": "2ms",
 	}))
 	if len(warnings) != 0 {
 		t.Fatalf("unexpected warnings: %v", warnings)
 	}
 	if c.ModelsDir != "/srv/models" || c.KeepAlive != 90*time.Second || c.NumParallel != 4 ||
 		c.MaxLoadedModels != 2 || c.MaxQueue != 7 || c.ContextLength != 8192 || c.LogLevel != "trace" ||
-		c.KVCacheType != "q8_0" || !c.NoPrune || c.APIKey != "s3cret" {
+		c.KVCacheType != "q8_0" || !c.NoPrune || c.APIKey != "s3cret" || c.ONNXThreads != 1 || !c.ONNXSpin ||
+		c.ONNXBatchWindow != 2*time.Millisecond {
 		t.Errorf("config = %+v", c)
 	}
 	if want := []string{"https://a.example", "http://b.example:3000"}; !reflect.DeepEqual(c.Origins, want) {
@@ -97,20 +101,22 @@ func TestLoadConfigKeepAlive(t *testing.T) {
 // Invalid values fall back to the default with a warning, as Ollama's do, instead of stopping the server.
 func TestLoadConfigInvalidValuesWarn(t *testing.T) {
 	c, warnings := LoadConfig(envOf(map[string]string{
-		"OLLAMA_NUM_PARALLEL":    "four",
-		"OLLAMA_MAX_QUEUE":       "-3",
-		"OLLAMA_KEEP_ALIVE":      "soon",
-		"OLLAMA_FLASH_ATTENTION": "maybe",
-		"OLLAMA_KV_CACHE_TYPE":   "q2",
+		"OLLAMA_NUM_PARALLEL":      "four",
+		"OLLAMA_MAX_QUEUE":         "-3",
+		"OLLAMA_KEEP_ALIVE":        "soon",
+		"OLLAMA_FLASH_ATTENTION":   "maybe",
+		"OLLAMA_KV_CACHE_TYPE":     "q2",
+		"HEARTH_ONNX_BATCH_WINDOW": "-1ms",
 	}))
-	if c.NumParallel != 0 || c.MaxQueue != 512 || c.KeepAlive != 5*time.Minute || c.FlashAttention || c.KVCacheType != "" {
+	if c.NumParallel != 0 || c.MaxQueue != 512 || c.KeepAlive != 5*time.Minute || c.FlashAttention || c.KVCacheType != "" ||
+		c.ONNXBatchWindow != 500*time.Microsecond {
 		t.Errorf("invalid values not replaced by defaults: %+v", c)
 	}
-	if len(warnings) != 5 {
-		t.Fatalf("got %d warnings, want 5: %v", len(warnings), warnings)
+	if len(warnings) != 6 {
+		t.Fatalf("got %d warnings, want 6: %v", len(warnings), warnings)
 	}
 	for _, w := range warnings {
-		if !strings.HasPrefix(w, "invalid OLLAMA_") {
+		if !strings.HasPrefix(w, "invalid OLLAMA_") && !strings.HasPrefix(w, "invalid HEARTH_") {
 			t.Errorf("warning %q does not name the variable", w)
 		}
 	}

@@ -48,7 +48,7 @@ func serve(ctx context.Context, args []string) error {
 	sched := engine.NewScheduler(engine.Config{
 		Backends: []engine.Backend{
 			llama.NewBackend(libPath),
-			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{}),
+			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},
 		Store:           store,
 		KeepAlive:       cfg.KeepAlive,
