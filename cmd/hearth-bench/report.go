@@ -280,7 +280,9 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// loadedBackend finds, in a server's log, the last ggml CPU backend it loaded ("libggml-cpu-skylakex.so").
+// loadedBackend finds, in a server's log, the last ggml CPU backend it loaded ("libggml-cpu-skylakex.so"),
+// with " + repack" when llama.cpp repacked weights for that backend's GEMM kernels (its load log then
+// names a CPU_REPACK buffer).
 func loadedBackend(logPath string) string {
 	b, err := os.ReadFile(logPath)
 	if err != nil {
@@ -292,7 +294,11 @@ func loadedBackend(logPath string) string {
 		return ""
 	}
 	line, _, _ := strings.Cut(string(b[i+len(marker):]), "\n")
-	return filepath.Base(strings.TrimSpace(line))
+	name := filepath.Base(strings.TrimSpace(line))
+	if strings.Contains(string(b), "CPU_REPACK model buffer") {
+		name += " + repack"
+	}
+	return name
 }
 
 // shortCPU drops the marketing words of a CPU model name.
