@@ -10,6 +10,12 @@ COPY . .
 ENV HEARTH_CACHE=/cache
 RUN make build && ./bin/hearth models generate
 
+# The side-by-side benchmark (docker compose --profile bench run --rm bench): the build stage plus the
+# reference Ollama and hearth-bench.
+FROM build AS bench
+RUN bash scripts/bootstrap.sh ollama-cli && make bench-tools
+CMD ["make", "bench"]
+
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends ca-certificates libgomp1 >/dev/null \
       && rm -rf /var/lib/apt/lists/*

@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: all bootstrap build run test bench bench-go models vet fmt clean
+.PHONY: all bootstrap build run test bench bench-tools bench-go models vet fmt clean
 
 all: build
 
@@ -34,12 +34,15 @@ test:
 # request-path Go benchmarks, then hearth-bench with the bench-size model. Writes out/bench/results.md
 # (BENCHMARKS.md-ready), results.json, throughput.svg and the servers' logs. Run it on a quiet machine.
 BENCH_FLAGS ?= --model bench --reps 3
-bench: build
-	bash scripts/bootstrap.sh ollama-cli
+bench: build bench-tools
 	@mkdir -p out/bench
 	set -o pipefail; $(ENV) go test -run '^$$' -bench RequestPath -benchmem -benchtime 2s ./handlers | tee out/bench/requestpath.txt
-	$(ENV) go build -o bin/hearth-bench ./cmd/hearth-bench
 	$(ENV) ./bin/hearth-bench $(BENCH_FLAGS) --hearth bin/hearth --out out/bench --gobench out/bench/requestpath.txt
+
+# The reference Ollama (cached after the first build) and the bench command.
+bench-tools:
+	bash scripts/bootstrap.sh ollama-cli
+	$(ENV) go build -o bin/hearth-bench ./cmd/hearth-bench
 
 # Every Go micro-benchmark of the module, three iterations each.
 bench-go: build

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -24,6 +25,8 @@ func TestComposeFile(t *testing.T) {
 			Ports       []string          `yaml:"ports"`
 			Environment map[string]string `yaml:"environment"`
 			Volumes     []string          `yaml:"volumes"`
+			Profiles    []string          `yaml:"profiles"`
+			Command     []string          `yaml:"command"`
 		} `yaml:"services"`
 		Volumes map[string]any `yaml:"volumes"`
 	}
@@ -51,8 +54,28 @@ func TestComposeFile(t *testing.T) {
 	if len(hearth.Ports) == 0 || len(ollama.Ports) == 0 || hearth.Ports[0] == ollama.Ports[0] {
 		t.Errorf("ports clash or are missing: hearth %v, ollama %v", hearth.Ports, ollama.Ports)
 	}
-	if _, err := os.Stat("../Dockerfile"); err != nil {
+	df, err := os.ReadFile("../Dockerfile")
+	if err != nil {
 		t.Errorf("Dockerfile: %v", err)
+	}
+	// The benchmark service: opt-in (a profile), built from the Dockerfile's bench stage, running make bench
+	// with the report on the host.
+	bench, ok := f.Services["bench"]
+	switch {
+	case !ok:
+		t.Error("no bench service")
+	case !slices.Contains(bench.Profiles, "bench"):
+		t.Errorf("bench service profiles = %v, want it opt-in under the bench profile", bench.Profiles)
+	case !slices.Contains(bench.Volumes, "./out:/src/out"):
+		t.Errorf("bench service volumes = %v, want ./out:/src/out", bench.Volumes)
+	case len(bench.Command) < 2 || bench.Command[0] != "make" || bench.Command[1] != "bench":
+		t.Errorf("bench service command = %v, want make bench", bench.Command)
+	}
+	if b, ok := bench.Build.(map[string]any); !ok || b["target"] != "bench" {
+		t.Errorf("bench service build = %v, want the Dockerfile's bench target", bench.Build)
+	}
+	if !strings.Contains(string(df), "AS bench") {
+		t.Error("the Dockerfile has no bench stage")
 	}
 
 	if err := exec.Command("docker", "compose", "version").Run(); err != nil {

@@ -72,25 +72,30 @@ func BenchmarkPromptEval(b *testing.B) {
 	b.ReportMetric(float64(toks)/dur.Seconds(), "prompt_tok/s")
 }
 
-// BenchmarkDecodeAggregate4 reports the total generation speed of 4 concurrent streams.
-func BenchmarkDecodeAggregate4(b *testing.B) {
-	r := benchRunner(b, 4)
-	var toks int
-	var mu sync.Mutex
-	start := time.Now()
-	for i := 0; b.Loop(); i++ {
-		var wg sync.WaitGroup
-		for k := range 4 {
-			wg.Go(func() {
-				_, last := collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d-%d Tell me a long story", i, k), Options: greedy(64)})
-				mu.Lock()
-				toks += last.EvalCount
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
+// BenchmarkDecodeAggregate reports the total generation speed of N concurrent streams on N slots, the
+// number that picks engine.DefaultParallel.
+func BenchmarkDecodeAggregate(b *testing.B) {
+	for _, n := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			r := benchRunner(b, n)
+			var toks int
+			var mu sync.Mutex
+			start := time.Now()
+			for i := 0; b.Loop(); i++ {
+				var wg sync.WaitGroup
+				for k := range n {
+					wg.Go(func() {
+						_, last := collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d-%d Tell me a long story", i, k), Options: greedy(64)})
+						mu.Lock()
+						toks += last.EvalCount
+						mu.Unlock()
+					})
+				}
+				wg.Wait()
+			}
+			b.ReportMetric(float64(toks)/time.Since(start).Seconds(), "aggregate_tok/s")
+		})
 	}
-	b.ReportMetric(float64(toks)/time.Since(start).Seconds(), "aggregate_tok/s")
 }
 
 func runtimeNumCPU() int { return runtime.NumCPU() }
