@@ -52,6 +52,7 @@ func (s *server) serveGenerate(w http.ResponseWriter, r *http.Request, req *api.
 			next.Logprobs = append(acc.Logprobs, next.Logprobs...)
 			return next
 		},
+		Single: func(v api.GenerateResponse) bool { return isNDJSON(format) && loadReply(v.DoneReason) },
 		Status: engineErrorStatus,
 		Format: format,
 	}, func(ctx context.Context, emit func(api.GenerateResponse) error) error {
@@ -93,11 +94,22 @@ func (s *server) serveChat(w http.ResponseWriter, r *http.Request, req *api.Chat
 			}
 			return next
 		},
+		Single: func(v api.ChatResponse) bool { return isNDJSON(format) && loadReply(v.DoneReason) },
 		Status: engineErrorStatus,
 		Format: format,
 	}, func(ctx context.Context, emit func(api.ChatResponse) error) error {
 		return s.sched.Chat(ctx, m, req, emit)
 	})
+}
+
+// loadReply reports whether a done reason is that of a load or unload request (empty prompt or messages),
+// which Ollama answers as one JSON object whatever "stream" says.
+func loadReply(reason string) bool { return reason == "load" || reason == "unload" }
+
+// isNDJSON reports whether format is Ollama's own; the OpenAI routes keep streaming their protocol.
+func isNDJSON[T any](format wireFormat[T]) bool {
+	_, ok := format.(ndjson[T])
+	return ok
 }
 
 // ps is GET /api/ps.

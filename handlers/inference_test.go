@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -197,6 +198,33 @@ func TestKeepAliveLoadUnload(t *testing.T) {
 	resp, _ = e.client.ListRunning(t.Context())
 	if len(resp.Models) != 1 || time.Until(resp.Models[0].ExpiresAt) < 100*365*24*time.Hour {
 		t.Fatalf("keep_alive -1: %+v", resp.Models)
+	}
+}
+
+// Ollama answers a load or unload (empty prompt or messages) with c.JSON: one JSON object, Content-Type
+// application/json, even when the request streams (the default).
+func TestLoadUnloadReplyIsOneJSONObject(t *testing.T) {
+	e := newInferEnv(t, engine.Config{}, nil)
+	e.importTiny("tiny", "tiny-llama")
+	for _, tc := range []struct{ path, body, reason string }{
+		{"/api/generate", `{"model":"tiny"}`, "load"},
+		{"/api/chat", `{"model":"tiny","messages":[]}`, "load"},
+		{"/api/chat", `{"model":"tiny","keep_alive":0}`, "unload"},
+		{"/api/generate", `{"model":"tiny","keep_alive":0,"stream":true}`, "unload"},
+	} {
+		resp, err := http.Post(e.srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s %s: status %d, Content-Type %q, want 200 application/json", tc.path, tc.body, resp.StatusCode, ct)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(b, &v); err != nil || v["done_reason"] != tc.reason || v["done"] != true {
+			t.Errorf("%s %s: body %s (%v), want one object with done_reason %q", tc.path, tc.body, b, err, tc.reason)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"sync"
 )
 
 // streamOptions say how a streaming route answers besides the values its work emits.
@@ -17,6 +18,10 @@ type streamOptions[T any] struct {
 	// Status maps the work's error to the HTTP status it is answered with when nothing was streamed
 	// yet (and always for stream:false); nil means 500.
 	Status func(error) int
+	// Single, when set and true for the first value emitted, answers that value as one JSON object even
+	// to a streaming request, as Ollama's generate and chat answer a model load or unload (c.JSON, not an
+	// NDJSON stream).
+	Single func(T) bool
 	// Format writes the answer; nil is Ollama's own (NDJSON stream, {"error": ...} bodies). The OpenAI-
 	// and Anthropic-compatible routes pass theirs to answer in their protocol.
 	Format wireFormat[T]
@@ -50,25 +55,12 @@ type wireFormat[T any] interface {
 //
 // opts.Format changes the encoding of each of these, not when they happen.
 //
-// emit fails once the client has gone (ctx is then cancelled too), so work can stop early. Values
-// are written from this goroutine only, so work may emit from any goroutine.
+// emit fails once the client has gone (ctx is then cancelled too), so work can stop early. work runs on
+// the request's goroutine and emit writes each value before it returns; emits are serialised, so work
+// may emit from any goroutine until it returns.
 func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptions[T], work func(ctx context.Context, emit func(T) error) error) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-
-	values := make(chan T)
-	done := make(chan error, 1)
-	go func() {
-		defer close(values)
-		done <- work(ctx, func(v T) error {
-			select {
-			case values <- v:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
-	}()
 
 	streaming := opts.Stream == nil || *opts.Stream
 	format := opts.Format
@@ -80,12 +72,31 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		format.streamHeader(w.Header())
 		w.WriteHeader(http.StatusOK)
 	}
+	var mu sync.Mutex
 	started, broken := false, false
 	var acc T
-	have := false
-	for v := range values {
+	have, single := false, false
+	emit := func(v T) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if single { // a value after a single reply: stream after all, the held value first
+			single, have = false, false
+			start()
+			started = true
+			if err := format.chunk(w, acc); err != nil {
+				broken = true
+				cancel()
+				return ctx.Err()
+			}
+		}
 		switch {
 		case broken:
+			return context.Canceled
+		case streaming && !started && opts.Single != nil && opts.Single(v):
+			acc, have, single = v, true, true
 		case streaming:
 			if !started {
 				start()
@@ -94,7 +105,7 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 			if err := format.chunk(w, v); err != nil {
 				broken = true
 				cancel()
-				continue
+				return ctx.Err()
 			}
 			_ = rc.Flush()
 		case opts.Reduce != nil && have:
@@ -102,8 +113,11 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		default:
 			acc, have = v, true
 		}
+		return nil
 	}
-	err := <-done
+	err := work(ctx, emit)
+	mu.Lock()
+	defer mu.Unlock()
 	if broken {
 		return
 	}
@@ -122,6 +136,8 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		return
 	}
 	switch {
+	case single:
+		format.reply(w, acc)
 	case streaming:
 		if !started {
 			start()
