@@ -37,6 +37,7 @@ func (b *bench) llmWorkloads() []workload {
 	}
 	ws = append(ws,
 		workload{Name: "prefix-ttft", On: everyServer, Run: (*bench).prefixTTFT},
+		workload{Name: "prefix-alternating", On: everyServer, Run: (*bench).prefixAlternating},
 		workload{Name: "memory", On: everyServer, Run: (*bench).memory},
 		workload{Name: "cold-load", On: notMatched, Run: (*bench).coldLoad},
 	)
@@ -67,6 +68,7 @@ func (b *bench) defineMetrics() {
 	r.define("prompt_tps", "Generation", "prompt eval, uncached prompt (prompt_eval_count / prompt_eval_duration)", "tok/s", true)
 	r.define("ttft_prefix_cold", "Generation", "time to first token, new long system prompt", "ms", false)
 	r.define("ttft_prefix_warm", "Generation", "time to first token, same system prompt, other clients", "ms", false)
+	r.define("ttft_prefix_alt", "Generation", "time to first token, two system prompts alternating", "ms", false)
 	r.define("cold_load_ttft", "Generation", "cold load to first token (model unloaded first)", "ms", false)
 	for _, n := range b.cfg.Clients {
 		clients := fmt.Sprintf("%d clients", n)
@@ -162,6 +164,32 @@ func (b *bench) prefixTTFT(ctx context.Context, s *server, rep int) error {
 		warm = append(warm, ms(t.TTFT))
 	}
 	b.record(s, "ttft_prefix_warm", summarize(warm).Median, "ms")
+	return nil
+}
+
+// prefixAlternating is two applications sharing a server: each has its own system prompt (half the long
+// one's length), both are seen once, then four clients alternate between them (A, B, A, B), each with a
+// new user message. A server that keeps one cached prefix evaluates the other system prompt again on every
+// switch; one that matches the longest prefix across all its slots does not.
+func (b *bench) prefixAlternating(ctx context.Context, s *server, rep int) error {
+	var systems [2]string
+	for k := range systems {
+		systems[k] = fmt.Sprintf("You are application %d of run %d. %s", k, rep, text(uint64(700+rep*2+k), b.cfg.SystemWords/2))
+	}
+	var ttfts []float64
+	for i := range 6 {
+		t, err := s.chat(ctx, &api.ChatRequest{Model: b.llmName, Options: greedy(4), Messages: []api.Message{
+			{Role: "system", Content: systems[i%2]},
+			{Role: "user", Content: fmt.Sprintf("User %d asks: %s", i, text(uint64(1300+rep*10+i), 12))},
+		}})
+		if err != nil {
+			return b.fail(err, s, "ttft_prefix_alt")
+		}
+		if i >= 2 { // the first two saw their system prompt for the first time
+			ttfts = append(ttfts, ms(t.TTFT))
+		}
+	}
+	b.record(s, "ttft_prefix_alt", summarize(ttfts).Median, "ms")
 	return nil
 }
 
