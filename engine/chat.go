@@ -24,11 +24,11 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 		s.Expire(m)
 		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "unload"})
 	}
-	tmpl, defaultStops, err := s.modelTemplate(m)
+	pi, err := s.promptOf(m)
 	if err != nil {
 		return err
 	}
-	caps := modelCapabilities(m, tmpl)
+	tmpl, defaultStops, caps := pi.tmpl, pi.stops, pi.caps
 	if len(req.Tools) > 0 && !caps.tools {
 		return badRequest("%s does not support tools", m.Name.String())
 	}
@@ -69,10 +69,7 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	}
 	msgs = filterThinkTags(msgs, m)
 
-	parserName := m.Config.Parser
-	if parserName == "" && useHarmony(m, tmpl) {
-		parserName = "harmony"
-	}
+	parserName := pi.parser
 	var builtin parsers.Parser
 	processedTools := req.Tools
 	if parserName != "" {
@@ -96,7 +93,7 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if req.Think != nil && req.Think.IsString() && parserName != "harmony" {
 		return badRequest("think value %q is not supported for this model", req.Think.String())
 	}
-	thinker := thinkingParser(tmpl, req.Think, prompt)
+	thinker := thinkingParser(pi.thinkOpen, pi.thinkClose, req.Think, prompt)
 	var toolParser *tools.Parser
 	if len(req.Tools) > 0 && (builtin == nil || !builtin.HasToolSupport()) {
 		toolParser = tools.NewParser(tmpl.Template, req.Tools)

@@ -54,7 +54,7 @@ func (s *Scheduler) Capabilities(m *registry.Model) ([]string, error) {
 	if !ok {
 		return nil, nil
 	}
-	return b.Capabilities(m)
+	return s.reportedCapabilities(m, b)
 }
 
 // require refuses, before anything loads, a request for a capability m lacks. Errors reading the model's

@@ -28,15 +28,12 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if req.Raw && (req.Template != "" || req.System != "" || len(req.Context) > 0) {
 		return badRequest("raw mode does not support template, system, or context")
 	}
-	tmpl, defaultStops, err := s.modelTemplate(m)
+	pi, err := s.promptOf(m)
 	if err != nil {
 		return err
 	}
-	caps := modelCapabilities(m, tmpl)
-	parserName := m.Config.Parser
-	if parserName == "" && useHarmony(m, tmpl) {
-		parserName = "harmony"
-	}
+	tmpl, defaultStops, caps := pi.tmpl, pi.stops, pi.caps
+	parserName := pi.parser
 	var builtin parsers.Parser
 	if !req.Raw && parserName != "" {
 		if builtin = parsers.ParserForName(parserName); builtin != nil {
@@ -87,7 +84,7 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
 			DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(req.Images)}})
 	}
-	var thinker = thinkingParserFor(builtin, tmpl, req.Think, prompt)
+	var thinker = thinkingParserFor(builtin, pi.thinkOpen, pi.thinkClose, req.Think, prompt)
 
 	ch, err := gen.Generate(ctx, GenerateRequest{
 		Prompt: prompt, Options: opts, Format: format,

@@ -87,12 +87,16 @@ var templates sync.Map // string -> *template.Template
 
 // modelTemplate returns m's prompt template: its template layer, else the GGUF's tokenizer.chat_template
 // mapped to one of Ollama's named templates (with that template's stop strings, which Ollama's create
-// would have stored as parameters), else "{{ .Prompt }}".
-func (s *Scheduler) modelTemplate(m *registry.Model) (*template.Template, []string, error) {
+// would have stored as parameters), else "{{ .Prompt }}". final is false when the GGUF's metadata could
+// not be read, so the answer may change once it can (the caller then does not cache it). Matching a chat
+// template to a named one costs milliseconds: callers use the per-model cache (promptOf).
+func (s *Scheduler) modelTemplate(m *registry.Model) (tmpl *template.Template, stops []string, final bool, err error) {
 	text := m.Template
-	var stops []string
+	final = true
 	if text == "" && s.cfg.Store != nil && m.ModelDigest != "" {
-		if info, err := s.cfg.Store.GGUFInfo(m.ModelDigest); err == nil {
+		info, err := s.cfg.Store.GGUFInfo(m.ModelDigest)
+		final = err == nil
+		if err == nil {
 			if ct := info.KV.ChatTemplate(); ct != "" {
 				if named, err := template.Named(ct); err == nil {
 					text = string(named.Bytes)
@@ -104,17 +108,17 @@ func (s *Scheduler) modelTemplate(m *registry.Model) (*template.Template, []stri
 		}
 	}
 	if text == "" {
-		return template.DefaultTemplate, nil, nil
+		return template.DefaultTemplate, nil, final, nil
 	}
 	if t, ok := templates.Load(text); ok {
-		return t.(*template.Template), stops, nil
+		return t.(*template.Template), stops, final, nil
 	}
 	t, err := template.Parse(text)
 	if err != nil {
-		return nil, nil, fmt.Errorf("the model's template does not parse: %w", err)
+		return nil, nil, final, fmt.Errorf("the model's template does not parse: %w", err)
 	}
 	templates.Store(text, t)
-	return t, stops, nil
+	return t, stops, final, nil
 }
 
 // capabilities of a model, as Ollama derives them from its template and parser.
@@ -184,8 +188,8 @@ func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string
 			return "", err
 		}
 		if len(toks) <= numCtx || i == last {
-			cur = i
-			break
+			// Ollama renders the kept messages once more; the result is this one.
+			return p, nil
 		}
 	}
 	return renderPrompt(m, tmpl, append(slices.Clone(system), msgs[cur:]...), tools, think)
@@ -213,10 +217,10 @@ func filterThinkTags(msgs []api.Message, m *registry.Model) []api.Message {
 	return msgs
 }
 
-// thinkingParser returns the generic <think> parser for tmpl when think is on, primed when the prompt
+// thinkingParser returns the generic parser for the thinking tags of the model's template (open and
+// closing, thinking.InferTags's answer, which promptOf keeps) when think is on, primed when the prompt
 // already opened the tag.
-func thinkingParser(tmpl *template.Template, think *api.ThinkValue, prompt string) *thinking.Parser {
-	open, closing := thinking.InferTags(tmpl.Template)
+func thinkingParser(open, closing string, think *api.ThinkValue, prompt string) *thinking.Parser {
 	if think == nil || !think.Bool() || open == "" || closing == "" {
 		return nil
 	}
@@ -228,9 +232,9 @@ func thinkingParser(tmpl *template.Template, think *api.ThinkValue, prompt strin
 }
 
 // thinkingParserFor is the generic thinking parser, used only when the model has no built-in parser.
-func thinkingParserFor(builtin parsers.Parser, tmpl *template.Template, think *api.ThinkValue, prompt string) *thinking.Parser {
+func thinkingParserFor(builtin parsers.Parser, open, closing string, think *api.ThinkValue, prompt string) *thinking.Parser {
 	if builtin != nil {
 		return nil
 	}
-	return thinkingParser(tmpl, think, prompt)
+	return thinkingParser(open, closing, think, prompt)
 }

@@ -77,6 +77,9 @@ type Scheduler struct {
 	loaded  map[string]*loadedModel
 	pending int
 	closed  bool
+
+	// infos keeps what is derived from each model per request (modelinfo.go).
+	infos modelInfoCache
 }
 
 // loadedModel is a model in memory (or loading), with who is using it.
@@ -359,7 +362,12 @@ func (s *Scheduler) release(lm *loadedModel) {
 		return
 	}
 	lm.expiresAt = time.Now().Add(lm.keepAlive)
-	lm.timer = time.AfterFunc(lm.keepAlive, func() { s.expireIdle(lm) })
+	// One timer per loaded model, re-armed at each release; expireIdle ignores a firing that is stale.
+	if lm.timer == nil {
+		lm.timer = time.AfterFunc(lm.keepAlive, func() { s.expireIdle(lm) })
+	} else {
+		lm.timer.Reset(lm.keepAlive)
+	}
 	s.mu.Unlock()
 }
 
@@ -378,7 +386,6 @@ func (s *Scheduler) expireIdle(lm *loadedModel) {
 func (lm *loadedModel) stopTimer() {
 	if lm.timer != nil {
 		lm.timer.Stop()
-		lm.timer = nil
 	}
 	lm.expiresAt = time.Time{}
 }
@@ -436,11 +443,8 @@ func (s *Scheduler) backendFor(m *registry.Model) Backend {
 // the server's. Negative means forever.
 func (s *Scheduler) keepAlive(m *registry.Model, req *api.Duration) time.Duration {
 	d := s.cfg.KeepAlive
-	if v, ok := m.Options["keep_alive"]; ok {
-		var md api.Duration
-		if b, err := jsonMarshal(v); err == nil && md.UnmarshalJSON(b) == nil {
-			d = md.Duration
-		}
+	if o := s.optionsOf(m); o.hasKeepAlive {
+		d = o.keepAlive
 	}
 	if req != nil {
 		d = req.Duration

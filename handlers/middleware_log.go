@@ -14,7 +14,12 @@ func AccessLog(log zerolog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			// A writer already wrapped at the start of the chain (the metrics middleware's) counts the
+			// same status and bytes; a second wrapper would only cost allocations.
+			ww, ok := w.(middleware.WrapResponseWriter)
+			if !ok {
+				ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			}
 			defer func() {
 				status := ww.Status()
 				if status == 0 {

@@ -170,6 +170,7 @@ func (s *Store) removeBlob(digest string) (int64, bool) {
 		s.log.Warn("couldn't remove blob", "digest", digest, "error", err)
 		return 0, false
 	}
+	s.changed()
 	s.gguf.forget(digest)
 	s.configs.Delete(digest)
 	return fi.Size(), true

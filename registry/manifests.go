@@ -66,8 +66,10 @@ func (s *Store) commitManifest(n model.Name, data []byte) (*ManifestFile, error)
 		return nil, fmt.Errorf("writing manifest: %w", err)
 	}
 	if err := writeFileAtomic(s.manifestsDir(), path, data); err != nil {
+		s.changed()
 		return nil, fmt.Errorf("writing manifest: %w", err)
 	}
+	s.changed()
 	return s.readManifestFile(n)
 }
 
@@ -75,6 +77,23 @@ func (s *Store) commitManifest(n model.Name, data []byte) (*ManifestFile, error)
 // blobs. A missing file is an error matching fs.ErrNotExist; an undecodable one is returned as the
 // JSON error.
 func (s *Store) readManifestFile(n model.Name) (*ManifestFile, error) {
+	r, err := s.readManifestData(n)
+	if err != nil {
+		return nil, err
+	}
+	return r.file, nil
+}
+
+// manifestRead is one read of a manifest file: the decoded manifest, the bytes it was decoded from, and
+// the file's information as the open file reported it, which the resolve cache checks later reads against.
+type manifestRead struct {
+	file *ManifestFile
+	data []byte
+	info os.FileInfo
+}
+
+// readManifestData is readManifestFile keeping the file's bytes and information.
+func (s *Store) readManifestData(n model.Name) (*manifestRead, error) {
 	path := s.manifestPath(n)
 	f, err := os.Open(path)
 	if err != nil {
@@ -92,25 +111,38 @@ func (s *Store) readManifestFile(n model.Name) (*ManifestFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeManifestFile(n, path, data, fi.ModTime())
+	mf, err := decodeManifestFile(n, path, data, fi.ModTime())
+	if err != nil {
+		return nil, err
+	}
+	return &manifestRead{file: mf, data: data, info: fi}, nil
 }
 
 // ReadManifest returns the manifest of a model, found case-insensitively. It answers
 // *InvalidNameError, *NotFoundError, *CorruptManifestError for a manifest that does not decode or
 // has malformed digests, and *MissingBlobError when a blob it references is not in the store.
 func (s *Store) ReadManifest(name string) (*ManifestFile, error) {
+	r, err := s.readManifest(name)
+	if err != nil {
+		return nil, err
+	}
+	return r.file, nil
+}
+
+// readManifest is ReadManifest keeping the file's bytes and information.
+func (s *Store) readManifest(name string) (*manifestRead, error) {
 	n, _, err := s.lookup("name", name)
 	if err != nil {
 		return nil, err
 	}
-	mf, err := s.readManifestFile(n)
+	r, err := s.readManifestData(n)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, &NotFoundError{Name: name}
 	case err != nil:
 		return nil, &CorruptManifestError{Name: name, Err: err}
 	}
-	for _, l := range mf.Manifest.Blobs() {
+	for _, l := range r.file.Manifest.Blobs() {
 		d, err := ParseDigest(l.Digest)
 		if err != nil {
 			return nil, &CorruptManifestError{Name: name, Err: err}
@@ -119,7 +151,7 @@ func (s *Store) ReadManifest(name string) (*ManifestFile, error) {
 			return nil, &MissingBlobError{Name: name, Digest: d, MediaType: l.MediaType}
 		}
 	}
-	return mf, nil
+	return r, nil
 }
 
 // Copy makes dst a second name for src by copying src's manifest file byte for byte (so both report
@@ -176,6 +208,7 @@ func (s *Store) Delete(name string) error {
 	} else if err != nil {
 		return err
 	}
+	s.changed()
 	if err := syncDir(filepath.Dir(path)); err != nil {
 		return err
 	}

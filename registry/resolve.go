@@ -61,11 +61,30 @@ type Model struct {
 // Resolve finds a model by name (case-insensitively) and reads it. Errors are *InvalidNameError
 // (400), *NotFoundError (404), *MissingBlobError when the manifest points at blobs the store lacks,
 // and *CorruptManifestError when a manifest, config or small layer cannot be decoded.
+//
+// A resolved model is cached and served again while its manifest file (and, for a name spelled
+// differently from the store, the store's spelling), its blobs and this store's own changes say it is
+// still current; see resolvecache.go. Each call returns its own Model, but the slices and maps in it
+// are shared between calls and must be treated as read-only.
 func (s *Store) Resolve(name string) (*Model, error) {
-	mf, err := s.ReadManifest(name)
+	if m := s.cachedModel(name); m != nil {
+		return m, nil
+	}
+	before := s.beginResolve()
+	r, err := s.readManifest(name)
 	if err != nil {
 		return nil, err
 	}
+	m, err := s.modelOf(name, r.file)
+	if err != nil {
+		return nil, err
+	}
+	s.remember(name, before, r, m)
+	return m, nil
+}
+
+// modelOf reads the layers of a checked manifest into a Model.
+func (s *Store) modelOf(name string, mf *ManifestFile) (*Model, error) {
 	m := &Model{
 		Name:       mf.Name,
 		ShortName:  mf.Name.DisplayShortest(),

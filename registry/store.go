@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ollama/ollama/types/model"
 )
@@ -38,6 +39,11 @@ type Store struct {
 	// tempMu guards temps, the temporary files of blob writes in flight, which Prune must leave alone.
 	tempMu sync.Mutex
 	temps  map[string]struct{}
+
+	// resolved caches resolved models, and gen counts this process's changes to manifests and blobs,
+	// each of which invalidates the cache (see resolvecache.go).
+	resolved resolveCache
+	gen      atomic.Uint64
 
 	gguf *ggufCache
 	// configs caches decoded config blobs by digest (see readConfig).
