@@ -29,29 +29,13 @@ func commonPrefix(a, b []int) int {
 	return n
 }
 
-// assign gives seq an idle slot, reusing the longest prompt prefix found in any slot's KV cache, busy ones
-// included: when another slot holds a clearly longer prefix than the chosen idle slot, its cache is copied
-// over first. llama.cpp only copies whole streams between slots (a partial copy aborts), so the full
-// stream is copied and the tail past the prefix removed. At least one prompt token is always left to
-// evaluate, since sampling needs its logits. Among idle slots with equally long prefixes the least recently
-// used one is taken, so caches other clients may come back to survive longest.
+// assign gives seq an idle slot (chooseSlot), reusing the longest prompt prefix found in any slot's KV
+// cache, busy ones included: when another slot holds a clearly longer prefix than the chosen idle slot, its
+// cache is copied over first. llama.cpp only copies whole streams between slots (a partial copy aborts), so
+// the full stream is copied and the tail past the prefix removed. At least one prompt token is always left
+// to evaluate, since sampling needs its logits.
 func (r *Runner) assign(seq *sequence) {
-	var dst *slot
-	dstLen := -1
-	var src *slot
-	srcLen := 0
-	for _, sl := range r.slots {
-		l := commonPrefix(sl.tokens, seq.prompt)
-		if l > srcLen {
-			src, srcLen = sl, l
-		}
-		if sl.seq != nil {
-			continue
-		}
-		if dst == nil || l > dstLen || (l == dstLen && sl.lastUsed.Before(dst.lastUsed)) {
-			dst, dstLen = sl, l
-		}
-	}
+	dst, dstLen, src, srcLen := chooseSlot(r.slots, seq.prompt)
 	if src != nil && src != dst && srcLen-dstLen >= minCopyGain {
 		r.lctx.KvCacheSeqCp(src.id, dst.id, -1, -1)
 		dst.tokens = append(dst.tokens[:0], src.tokens...)
@@ -70,6 +54,41 @@ func (r *Runner) assign(seq *sequence) {
 	seq.slot = dst
 	seq.pending = seq.prompt[keep:]
 	seq.promptCount = len(seq.prompt)
+}
+
+// chooseSlot picks the idle slot for prompt and the slot (any, busy included) holding its longest cached
+// prefix. An idle slot is worth reusing when its cache mostly matches: the shared prefix is at least half
+// of what it holds (an empty slot always qualifies), so taking it destroys little. Among those the longest
+// prefix wins, then the least recently used. When no idle slot qualifies — the prompt shares only a
+// template header or a few words with every cache — the least recently used idle slot is taken instead
+// of the one sharing those few tokens, so the caches other clients come back to survive (two applications
+// with different system prompts alternating keep one slot each instead of evicting each other).
+func chooseSlot(slots []*slot, prompt []int) (dst *slot, dstLen int, src *slot, srcLen int) {
+	var lru *slot
+	lruLen := 0
+	dstLen = -1
+	for _, sl := range slots {
+		l := commonPrefix(sl.tokens, prompt)
+		if l > srcLen {
+			src, srcLen = sl, l
+		}
+		if sl.seq != nil {
+			continue
+		}
+		if lru == nil || sl.lastUsed.Before(lru.lastUsed) {
+			lru, lruLen = sl, l
+		}
+		if 2*l < len(sl.tokens) {
+			continue // reusing it would throw away most of its cache
+		}
+		if dst == nil || l > dstLen || (l == dstLen && sl.lastUsed.Before(dst.lastUsed)) {
+			dst, dstLen = sl, l
+		}
+	}
+	if dst == nil {
+		dst, dstLen = lru, lruLen
+	}
+	return dst, dstLen, src, srcLen
 }
 
 // release frees seq's slot.
