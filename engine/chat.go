@@ -17,9 +17,6 @@ import (
 // errors behave as in Generate.
 func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRequest, fn func(api.ChatResponse) error) error {
 	start := time.Now()
-	if req.TopLogprobs < 0 || req.TopLogprobs > 20 {
-		return badRequest("top_logprobs must be between 0 and 20")
-	}
 	if len(req.Messages) == 0 && req.KeepAlive != nil && req.KeepAlive.Duration == 0 {
 		s.Expire(m)
 		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "unload"})

@@ -18,9 +18,6 @@ import (
 // from fn (the client went away) stops generation and is returned.
 func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.GenerateRequest, fn func(api.GenerateResponse) error) error {
 	start := time.Now()
-	if req.TopLogprobs < 0 || req.TopLogprobs > 20 {
-		return badRequest("top_logprobs must be between 0 and 20")
-	}
 	if req.Prompt == "" && req.KeepAlive != nil && req.KeepAlive.Duration == 0 {
 		s.Expire(m)
 		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: "unload"})

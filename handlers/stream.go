@@ -18,9 +18,9 @@ type streamOptions[T any] struct {
 	// Status maps the work's error to the HTTP status it is answered with when nothing was streamed
 	// yet (and always for stream:false); nil means 500.
 	Status func(error) int
-	// Single, when set and true for the first value emitted, answers that value as one JSON object even
-	// to a streaming request, as Ollama's generate and chat answer a model load or unload (c.JSON, not an
-	// NDJSON stream).
+	// Single, when set and true for the first value emitted, answers a streaming request as stream:false
+	// is answered (one JSON object), as Ollama's generate and chat answer a model load or unload (c.JSON,
+	// not an NDJSON stream).
 	Single func(T) bool
 	// Format writes the answer; nil is Ollama's own (NDJSON stream, {"error": ...} bodies). The OpenAI-
 	// and Anthropic-compatible routes pass theirs to answer in their protocol.
@@ -75,28 +75,19 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 	var mu sync.Mutex
 	started, broken := false, false
 	var acc T
-	have, single := false, false
+	have := false
 	emit := func(v T) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if single { // a value after a single reply: stream after all, the held value first
-			single, have = false, false
-			start()
-			started = true
-			if err := format.chunk(w, acc); err != nil {
-				broken = true
-				cancel()
-				return ctx.Err()
-			}
+		if streaming && !started && opts.Single != nil && opts.Single(v) {
+			streaming = false // answered like stream:false from here on
 		}
 		switch {
 		case broken:
 			return context.Canceled
-		case streaming && !started && opts.Single != nil && opts.Single(v):
-			acc, have, single = v, true, true
 		case streaming:
 			if !started {
 				start()
@@ -136,8 +127,6 @@ func serveStream[T any](w http.ResponseWriter, r *http.Request, opts streamOptio
 		return
 	}
 	switch {
-	case single:
-		format.reply(w, acc)
 	case streaming:
 		if !started {
 			start()

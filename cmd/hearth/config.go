@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hearthlink/hearth/engine/onnx"
 )
 
 // Config is everything `hearth serve` reads from its environment. The names and meanings are Ollama's
@@ -65,10 +67,6 @@ type Config struct {
 	// negative means no wait (HEARTH_ONNX_BATCH_WINDOW, default 500µs; 0 also means no wait).
 	ONNXBatchWindow time.Duration
 }
-
-// defaultONNXBatchWindow is onnx.DefaultBatchWindow, spelled here so the config does not import the
-// engine.
-const defaultONNXBatchWindow = 500 * time.Microsecond
 
 // defaultMaxRequestBytes fits a chat request carrying several large base64 images.
 const defaultMaxRequestBytes = 256 << 20
@@ -138,13 +136,13 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 		DefaultModels:   boolVar("HEARTH_DEFAULT_MODELS", true),
 		ONNXThreads:     intVar("HEARTH_ONNX_THREADS", 0),
 		ONNXSpin:        boolVar("HEARTH_ONNX_SPIN", false),
-		ONNXBatchWindow: defaultONNXBatchWindow,
+		ONNXBatchWindow: onnx.DefaultBatchWindow,
 	}
 	if v := env("HEARTH_ONNX_BATCH_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
 		switch {
 		case err != nil || d < 0:
-			warn("HEARTH_ONNX_BATCH_WINDOW", v, defaultONNXBatchWindow.String())
+			warn("HEARTH_ONNX_BATCH_WINDOW", v, onnx.DefaultBatchWindow.String())
 		case d == 0:
 			c.ONNXBatchWindow = -1
 		default:
