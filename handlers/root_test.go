@@ -97,9 +97,16 @@ func bigJSON(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, 200, map[string]string{"data": strings.Repeat("hearth ", 2000)})
 }
 
+// fromRemote makes requests look as if they came from another machine.
+func fromRemote(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = "192.0.2.10:50000"
+		h.ServeHTTP(w, r)
+	})
+}
+
 func TestCompression(t *testing.T) {
-	h := Compress()(http.HandlerFunc(bigJSON))
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(fromRemote(Compress()(http.HandlerFunc(bigJSON))))
 	defer srv.Close()
 	want := strings.Repeat("hearth ", 2000)
 
@@ -128,15 +135,35 @@ func TestCompression(t *testing.T) {
 	}
 }
 
+// A client on this machine gets plain JSON whatever it accepts: compressing costs both sides time.
+func TestCompressionSkipsLocalClients(t *testing.T) {
+	srv := httptest.NewServer(Compress()(http.HandlerFunc(bigJSON)))
+	defer srv.Close()
+	resp, body := do(t, http.MethodGet, srv.URL, nil, map[string]string{"Accept-Encoding": "zstd, gzip"})
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" {
+		t.Errorf("loopback client got Content-Encoding %q", ce)
+	}
+	var v map[string]string
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Errorf("loopback reply is not plain JSON: %v", err)
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:1": true, "[::1]:1": true, "@": true, "": true,
+		"192.0.2.10:50000": false, "[2001:db8::1]:1": false, "10.0.0.1:80": false} {
+		if got := localClient(addr); got != want {
+			t.Errorf("localClient(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
+
 // An NDJSON stream is never compressed, so each line reaches the client when flushed.
 func TestCompressionSkipsStreams(t *testing.T) {
-	h := Compress()(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := fromRemote(Compress()(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		for range 100 {
 			_, _ = io.WriteString(w, `{"response":"`+strings.Repeat("x", 50)+`","done":false}`+"\n")
 			w.(http.Flusher).Flush()
 		}
-	}))
+	})))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	resp, body := do(t, http.MethodGet, srv.URL, nil, map[string]string{"Accept-Encoding": "gzip, zstd"})

@@ -100,10 +100,12 @@ func (f *onnxBERTBuilder) encoder(ctx context.Context) (string, error) {
 	x = b.op("Add", []string{x, b.op("Gather", []string{typ, types})})
 	x = f.layerNorm("embeddings.LayerNorm", x)
 
-	// BERT's extended attention mask: 0 where attention_mask is 1, onnxMaskValue where it is 0, shaped
+	// BERT's extended attention mask, as Hugging Face computes it: attention_mask[:, None, None, :], as
+	// float, (1 - m) * -10000, so 0 where attention_mask is 1 and onnxMaskValue where it is 0, shaped
 	// [batch, 1, 1, seq] to broadcast over heads and query positions.
-	m := b.op("Cast", []string{mask}, onnxAttrInt("to", int64(onnx.TensorProto_FLOAT)))
-	m = b.op("Unsqueeze", []string{m, b.int64s(false, 1, 2)})
+	m := b.op("Unsqueeze", []string{mask}, onnxAttrInts("axes", 1))
+	m = b.op("Unsqueeze", []string{m}, onnxAttrInts("axes", 2))
+	m = b.op("Cast", []string{m}, onnxAttrInt("to", int64(onnx.TensorProto_FLOAT)))
 	m = b.op("Sub", []string{b.scalar(1), m})
 	m = b.op("Mul", []string{m, b.scalar(onnxMaskValue)})
 
@@ -132,9 +134,9 @@ func (f *onnxBERTBuilder) layer(prefix, x, mask string) string {
 	v = b.op("Transpose", []string{b.op("Reshape", []string{v, split})}, onnxAttrInts("perm", 0, 2, 1, 3))
 
 	scores := b.op("MatMul", []string{q, k})
-	scores = b.op("Mul", []string{scores, b.scalar(float32(1 / math.Sqrt(float64(headDim))))})
+	scores = b.op("Div", []string{scores, b.scalar(float32(math.Sqrt(float64(headDim))))})
 	scores = b.op("Add", []string{scores, mask})
-	probs := b.op("Softmax", []string{scores}, onnxAttrInt("axis", -1))
+	probs := b.op("Softmax", []string{scores}, onnxAttrInt("axis", 3))
 	attended := b.op("MatMul", []string{probs, v})
 	attended = b.op("Transpose", []string{attended}, onnxAttrInts("perm", 0, 2, 1, 3))
 	attended = b.op("Reshape", []string{attended, b.int64s(false, 0, 0, int64(s.HiddenSize))})
@@ -165,19 +167,25 @@ func (f *onnxBERTBuilder) linear(prefix, x string, in, out int) string {
 	return f.b.op("Add", []string{f.b.op("MatMul", []string{x, w}), bias})
 }
 
-// layerNorm normalises over the hidden dimension with gamma 1 and beta 0.
+// layerNorm normalises over the hidden dimension with gamma 1 and beta 0, spelled out as torch.onnx
+// exports LayerNorm below opset 17: (x - mean) / sqrt(var + eps) * gamma + beta.
 func (f *onnxBERTBuilder) layerNorm(prefix, x string) string {
+	b := f.b
 	hidden := int64(f.shape.HiddenSize)
-	gamma := f.b.filled(prefix+".weight", 1, hidden)
-	beta := f.b.filled(prefix+".bias", 0, hidden)
-	return f.b.op("LayerNormalization", []string{x, gamma, beta},
-		onnxAttrInt("axis", -1), onnxAttrFloat("epsilon", onnxLayerNormEps))
+	gamma := b.filled(prefix+".weight", 1, hidden)
+	beta := b.filled(prefix+".bias", 0, hidden)
+	mean := b.op("ReduceMean", []string{x}, onnxAttrInts("axes", -1))
+	centered := b.op("Sub", []string{x, mean})
+	variance := b.op("ReduceMean", []string{b.op("Pow", []string{centered, b.scalar(2)})}, onnxAttrInts("axes", -1))
+	std := b.op("Sqrt", []string{b.op("Add", []string{variance, b.scalar(onnxLayerNormEps)})})
+	normed := b.op("Div", []string{centered, std})
+	return b.op("Add", []string{b.op("Mul", []string{normed, gamma}), beta})
 }
 
-// gelu is BERT's exact GELU, x · ½ · (1 + erf(x / √2)).
+// gelu is BERT's exact GELU as torch exports it, x · (1 + erf(x / √2)) · ½.
 func (f *onnxBERTBuilder) gelu(x string) string {
 	b := f.b
-	e := b.op("Erf", []string{b.op("Mul", []string{x, b.scalar(float32(1 / math.Sqrt2))})})
+	e := b.op("Erf", []string{b.op("Div", []string{x, b.scalar(float32(math.Sqrt2))})})
 	e = b.op("Add", []string{e, b.scalar(1)})
 	return b.op("Mul", []string{b.op("Mul", []string{x, e}), b.scalar(0.5)})
 }

@@ -8,11 +8,13 @@ import (
 	"github.com/advancedclimatesystems/gonnx/onnx"
 )
 
-// The ONNX files are written for opset 17 (the first with LayerNormalization) and IR version 8, the newest
-// pair that onnx 1.12's checker (Debian's python3-onnx) accepts; ONNX Runtime 1.24 reads them too.
+// The ONNX files are written for opset 12 and IR version 7, as torch.onnx.export writes BERT at
+// opset_version=12 (LayerNorm spelled out, Unsqueeze axes and Softmax axis as attributes). ONNX Runtime's
+// graph optimizer recognises that form and fuses it (LayerNorm, Attention, SkipLayerNorm, BiasGelu);
+// onnx 1.12's checker (Debian's python3-onnx) accepts it too.
 const (
-	onnxOpset     = 17
-	onnxIRVersion = 8
+	onnxOpset     = 12
+	onnxIRVersion = 7
 )
 
 // onnxGraphBuilder accumulates the nodes, initializers, inputs and outputs of one ONNX graph. Node and

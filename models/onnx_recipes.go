@@ -117,7 +117,7 @@ func registerONNXBERT(name string, seed int64, r onnxBERTRecipe, description str
 		Name:        name,
 		Format:      FormatONNX,
 		Description: description,
-		Version:     1,
+		Version:     2,
 		Seed:        seed,
 		Default:     true,
 		Generate: func(ctx context.Context, dst string) error {

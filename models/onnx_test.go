@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
 )
 
 // onnxTestRecipes pairs each ONNX recipe's name with the shape and settings it is generated from.
@@ -478,5 +480,55 @@ func BenchmarkONNXMiniLMShortInput(b *testing.B) {
 	in := onnxTestTokenize(b, vocab, "hello world")
 	for b.Loop() {
 		onnxTestRun(b, s, in)
+	}
+}
+
+// TestONNXGraphFusesInOnnxRuntime checks that the graphs are in the form ONNX Runtime's optimizer fuses
+// (torch.onnx.export's BERT at opset 12): after optimisation every layer is one Attention node and one
+// BiasGelu, and no spelled-out LayerNorm, softmax or erf is left. A change to the builder that breaks a
+// fusion pattern makes the encoders several times as many nodes, and slower, without changing a number.
+func TestONNXGraphFusesInOnnxRuntime(t *testing.T) {
+	for _, tc := range onnxTestRecipes {
+		t.Run(tc.name, func(t *testing.T) {
+			onnxTestRuntime(t)
+			opts, err := ort.NewSessionOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer opts.Destroy()
+			optimized := filepath.Join(t.TempDir(), "optimized.onnx")
+			if err := opts.SetOptimizedModelFilePath(optimized); err != nil {
+				t.Fatal(err)
+			}
+			s, err := ort.NewDynamicAdvancedSession(filepath.Join(onnxTestModel(t, tc.name), "model.onnx"),
+				[]string{onnxInputIDs, onnxAttentionMask, onnxTokenTypeIDs}, []string{tc.recipe.hearth.Output}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Destroy()
+			data, err := os.ReadFile(optimized)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m onnx.ModelProto
+			if err := proto.Unmarshal(data, &m); err != nil {
+				t.Fatal(err)
+			}
+			ops := map[string]int{}
+			for _, n := range m.GetGraph().GetNode() {
+				ops[n.OpType]++
+			}
+			layers := tc.recipe.shape.NumHiddenLayers
+			if ops["Attention"] != layers || ops["BiasGelu"] != layers {
+				t.Errorf("after ONNX Runtime's optimizer: %d Attention and %d BiasGelu nodes, want %d of each (ops: %v)",
+					ops["Attention"], ops["BiasGelu"], layers, ops)
+			}
+			for _, op := range []string{"Softmax", "Erf", "ReduceMean", "Sqrt"} {
+				if ops[op] != 0 {
+					t.Errorf("after ONNX Runtime's optimizer: %d %s nodes left unfused (ops: %v)", ops[op], op, ops)
+				}
+			}
+			t.Logf("%d nodes after optimisation: %v", len(m.GetGraph().GetNode()), ops)
+		})
 	}
 }

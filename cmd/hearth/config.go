@@ -63,7 +63,8 @@ type Config struct {
 	// ONNXSpin lets ONNX Runtime's idle threads spin between operators and runs: lower latency, but busy
 	// cores that a GGUF model decoding at the same time would miss (HEARTH_ONNX_SPIN, default false).
 	ONNXSpin bool
-	// ONNXBatchWindow is how long an idle ONNX model waits for concurrent requests to join a batch;
+	// ONNXBatchWindow is how long an idle ONNX model waits for concurrent requests to join a batch
+	// (only once requests have been overlapping);
 	// negative means no wait (HEARTH_ONNX_BATCH_WINDOW, default 500µs; 0 also means no wait).
 	ONNXBatchWindow time.Duration
 }

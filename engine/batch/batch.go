@@ -40,8 +40,8 @@ type Job struct {
 
 // Options shape the batches a Batcher forms.
 type Options struct {
-	// Window is how long an idle Batcher waits after the first input arrives for others to join it;
-	// zero or negative: no wait.
+	// Window is how long an idle Batcher waits after the first input arrives for others to join it,
+	// when requests have overlapped within the last ConcurrencyMemory; zero or negative: no wait.
 	Window time.Duration
 	// MaxBatch is the most sequences in one model call (at least 1).
 	MaxBatch int
@@ -53,10 +53,15 @@ type Options struct {
 	Padded bool
 }
 
+// ConcurrencyMemory is how long after two requests last overlapped an idle Batcher still waits its
+// window for company. A client that sends one request at a time never overlaps itself, so its requests
+// run at once instead of paying the window each time.
+const ConcurrencyMemory = time.Second
+
 // Batcher runs one model on batches of jobs from any number of concurrent requests. Its one goroutine
 // takes everything queued, groups it (see Options), and calls run for each batch in turn. Jobs that arrive
 // while a batch runs form the next batches, so a busy model batches by itself; an idle one waits
-// Options.Window for company first.
+// Options.Window for company first, if requests have lately been arriving while others were in progress.
 type Batcher struct {
 	opts Options
 	run  func([]*Job) error
@@ -64,20 +69,30 @@ type Batcher struct {
 	mu      sync.Mutex
 	queue   []*Job
 	closing bool
-	wake    chan struct{}
-	done    chan struct{}
+	// inflight counts the requests in Do; overlapped is when one last arrived while another was in it.
+	inflight   int
+	overlapped time.Time
+	wake       chan struct{}
+	done       chan struct{}
+	// sleep waits out the window (time.Sleep; tests count the calls instead).
+	sleep func(time.Duration)
 }
 
 // New starts a Batcher that hands batches to run. run fills each job's Out, or returns an error that
 // fails every request with a job in the batch. Only the Batcher's goroutine calls run, so it may use a
 // model context that is not safe for concurrent use.
 func New(opts Options, run func([]*Job) error) *Batcher {
+	return newBatcher(opts, run, time.Sleep)
+}
+
+func newBatcher(opts Options, run func([]*Job) error, sleep func(time.Duration)) *Batcher {
 	opts.MaxBatch = max(opts.MaxBatch, 1)
 	b := &Batcher{
-		opts: opts,
-		run:  run,
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		opts:  opts,
+		run:   run,
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		sleep: sleep,
 	}
 	go b.loop()
 	return b
@@ -100,8 +115,17 @@ func (b *Batcher) Do(ctx context.Context, seqs []Seq) ([][]float32, error) {
 		b.mu.Unlock()
 		return nil, ErrClosed
 	}
+	if b.inflight > 0 {
+		b.overlapped = time.Now()
+	}
+	b.inflight++
 	b.queue = append(b.queue, jobs...)
 	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		b.inflight--
+		b.mu.Unlock()
+	}()
 	b.signal()
 
 	select {
@@ -154,8 +178,8 @@ func (b *Batcher) loop() {
 	for {
 		if idle {
 			<-b.wake
-			if b.opts.Window > 0 && b.waiting() < b.opts.MaxBatch {
-				time.Sleep(b.opts.Window)
+			if b.opts.Window > 0 && b.shouldWait() {
+				b.sleep(b.opts.Window)
 			}
 		}
 		b.mu.Lock()
@@ -177,14 +201,12 @@ func (b *Batcher) loop() {
 	}
 }
 
-// waiting is the number of queued jobs, or MaxBatch once closing (so the window is skipped).
-func (b *Batcher) waiting() int {
+// shouldWait reports whether an idle Batcher that just got work should wait its window: requests
+// overlapped within ConcurrencyMemory, the queue is not already a full batch, and it is not closing.
+func (b *Batcher) shouldWait() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closing {
-		return b.opts.MaxBatch
-	}
-	return len(b.queue)
+	return !b.closing && len(b.queue) < b.opts.MaxBatch && time.Since(b.overlapped) < ConcurrencyMemory
 }
 
 // plan drops jobs whose request has gone away and groups the rest into batches, shortest first.

@@ -27,9 +27,12 @@ type recorder struct {
 	mu      sync.Mutex
 	batches [][]int // lengths per batch
 	fail    error
+	// delay is how long each model call takes.
+	delay time.Duration
 }
 
 func (r *recorder) run(jobs []*Job) error {
+	time.Sleep(r.delay)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var lens []int
@@ -77,7 +80,8 @@ func TestTokenBudget(t *testing.T) {
 }
 
 func TestConcurrentRequestsShareBatches(t *testing.T) {
-	r := &recorder{}
+	// Each model call takes 5 ms, so the 8 requests overlap whatever the scheduling.
+	r := &recorder{delay: 5 * time.Millisecond}
 	b := New(Options{MaxBatch: 64, Window: 20 * time.Millisecond}, r.run)
 	defer b.Close(nil)
 	var wg sync.WaitGroup
@@ -92,6 +96,59 @@ func TestConcurrentRequestsShareBatches(t *testing.T) {
 	wg.Wait()
 	if len(r.batches) >= 8 {
 		t.Errorf("8 concurrent requests ran in %d batches", len(r.batches))
+	}
+}
+
+// sleepCounter stands in for time.Sleep and counts the windows waited.
+type sleepCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (s *sleepCounter) sleep(d time.Duration) {
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+	time.Sleep(d)
+}
+
+func (s *sleepCounter) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func TestWindowOnlyAfterRequestsOverlap(t *testing.T) {
+	r := &recorder{delay: 5 * time.Millisecond}
+	sc := &sleepCounter{}
+	b := newBatcher(Options{MaxBatch: 64, Window: 2 * time.Millisecond}, r.run, sc.sleep)
+	defer b.Close(nil)
+
+	// One request at a time, as a single client sends them: never a window.
+	for i := range 5 {
+		if _, err := b.Do(context.Background(), seqs(i+1, i+2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sc.count(); n != 0 {
+		t.Fatalf("sequential requests waited the window %d times, want 0", n)
+	}
+
+	// Overlapping requests: the next idle start waits for company.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			if _, err := b.Do(context.Background(), seqs(i+1)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := b.Do(context.Background(), seqs(3)); err != nil {
+		t.Fatal(err)
+	}
+	if n := sc.count(); n == 0 {
+		t.Errorf("after requests overlapped, an idle start did not wait the window")
 	}
 }
 

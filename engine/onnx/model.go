@@ -25,7 +25,8 @@ type Options struct {
 	// core kept busy, and slower on a machine shared with other work (measured here).
 	Spin bool
 	// BatchWindow is how long an idle model waits after a request arrives for concurrent ones to join
-	// its batch (0: DefaultBatchWindow; negative: no wait).
+	// its batch, once requests have overlapped within the last second (batch.ConcurrencyMemory); a
+	// client sending one request at a time never waits (0: DefaultBatchWindow; negative: no wait).
 	BatchWindow time.Duration
 	// MaxBatch is the most sequences in one model call (0: DefaultMaxBatch).
 	MaxBatch int
