@@ -323,6 +323,7 @@ func TestCreateBadInput(t *testing.T) {
 		{"malformed digest", api.CreateRequest{Model: "m", Files: map[string]string{"m.gguf": "sha256:xyz"}}, "invalid digest format"},
 		{"missing blob", api.CreateRequest{Model: "m", Files: map[string]string{"m.gguf": absent}}, "not found: upload it first"},
 		{"neither", api.CreateRequest{Model: "m"}, "neither 'from' or 'files' was specified"},
+		{"quantize onnx", api.CreateRequest{Model: "m", Files: map[string]string{"model.onnx": e.upload([]byte("onnx graph bytes")), "vocab.txt": e.upload([]byte("[PAD]\n[UNK]\n"))}, Quantize: "q8_0"}, "quantization is only supported for GGUF models"},
 		{"unknown type", api.CreateRequest{Model: "m", Files: map[string]string{"notes.txt": text}}, "unknown type"},
 		{"not gguf", api.CreateRequest{Model: "m", Files: map[string]string{"m.gguf": text}}, "supplied file was not in GGUF format"},
 		{"safetensors", api.CreateRequest{Model: "m", Files: map[string]string{"model.safetensors": text}}, "does not convert safetensors"},

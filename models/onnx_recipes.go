@@ -15,7 +15,7 @@ import (
 // for and how to turn its output into an answer. A generated ONNX model is a folder (Ensure names it
 // <recipe>-v<version>-s<seed>) holding:
 //
-//	model.onnx             the graph, opset 17, weights as float32 initializers; inputs input_ids,
+//	model.onnx             the graph, opset 12, weights as float32 initializers; inputs input_ids,
 //	                       attention_mask, token_type_ids (int64 [batch_size, sequence_length])
 //	config.json            Hugging Face BertConfig (model_type "bert", hidden_size, ...); a classifier adds
 //	                       id2label, label2id and problem_type "single_label_classification"

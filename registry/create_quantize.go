@@ -20,6 +20,11 @@ func (s *Store) quantizeLayers(ctx context.Context, layers []*newLayer, quantize
 		return layers, nil
 	}
 	quantize = strings.ToUpper(quantize)
+	for _, l := range layers {
+		if l.MediaType == MediaTypeONNXModel {
+			return nil, inputErrorf("quantization is only supported for GGUF models; %s is an ONNX model", l.Name)
+		}
+	}
 	for i, l := range layers {
 		if l.kv == nil || l.MediaType != MediaTypeModel {
 			continue
