@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -127,9 +128,17 @@ func TestCompatCORSPreflight(t *testing.T) {
 	}
 }
 
-// Streams are never compressed, even for a client that accepts it: each event must arrive when sent.
+// Streams are never compressed, even for a client that accepts it: each event must arrive when sent. The
+// requests look as if they came from another machine (local clients never get compressed replies).
 func TestCompatStreamsUncompressed(t *testing.T) {
 	e := newCompatEnv(t)
+	router := e.srv.Config.Handler
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.RemoteAddr = "192.0.2.10:50000"
+		router.ServeHTTP(w, r)
+	}))
+	defer remote.Close()
+	e.srv = remote
 	r := e.send("POST", "/v1/chat/completions", chatBody(map[string]any{"stream": true, "max_tokens": 40}), "Accept-Encoding", "zstd, gzip")
 	if r.header.Get("Content-Encoding") != "" || !strings.HasSuffix(string(r.body), "data: [DONE]\n\n") {
 		t.Errorf("stream encoding %q body %q", r.header.Get("Content-Encoding"), r.body)
