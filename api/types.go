@@ -7,6 +7,16 @@ import (
 	"time"
 
 	ollama "github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
+)
+
+// Capabilities hearth's models can have beyond Ollama's (completion, embedding, tools, insert, vision,
+// thinking), as /api/show lists them.
+const (
+	// CapabilityClassification is a sequence classifier: /api/classify answers labels with scores.
+	CapabilityClassification = model.Capability("classification")
+	// CapabilityRerank is a cross-encoder or a RANK-pooling GGUF: /api/rerank scores documents.
+	CapabilityRerank = model.Capability("rerank")
 )
 
 // ClassifyRequest is the body of POST /api/classify.

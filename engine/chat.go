@@ -9,6 +9,7 @@ import (
 	"github.com/ollama/ollama/model/parsers"
 	"github.com/ollama/ollama/thinking"
 	"github.com/ollama/ollama/tools"
+	"github.com/ollama/ollama/types/model"
 
 	"github.com/hearthlink/hearth/registry"
 )
@@ -21,19 +22,19 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 		s.Expire(m)
 		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "unload"})
 	}
-	pi, err := s.promptOf(m)
+	facts, err := s.facts.Of(m)
 	if err != nil {
 		return err
 	}
-	tmpl, defaultStops, caps := pi.tmpl, pi.stops, pi.caps
-	if len(req.Tools) > 0 && !caps.tools {
+	tmpl, defaultStops := facts.Template, facts.Stops
+	if len(req.Tools) > 0 && !facts.Has(model.CapabilityTools) {
 		return badRequest("%s does not support tools", m.Name.String())
 	}
-	if req.Think, err = defaultThink(caps, req.Think, req.Model); err != nil {
+	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
 	for _, msg := range req.Messages {
-		if len(msg.Images) > 0 && !caps.vision {
+		if len(msg.Images) > 0 && !facts.Has(model.CapabilityVision) {
 			return badRequest("%q does not support images: it has no vision projector", req.Model)
 		}
 	}
@@ -66,7 +67,7 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	}
 	msgs = filterThinkTags(msgs, m)
 
-	parserName := pi.parser
+	parserName := facts.Parser
 	var builtin parsers.Parser
 	processedTools := req.Tools
 	if parserName != "" {
@@ -90,7 +91,7 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if req.Think != nil && req.Think.IsString() && parserName != "harmony" {
 		return badRequest("think value %q is not supported for this model", req.Think.String())
 	}
-	thinker := thinkingParser(pi.thinkOpen, pi.thinkClose, req.Think, prompt)
+	thinker := thinkingParser(facts.ThinkOpen, facts.ThinkClose, req.Think, prompt)
 	var toolParser *tools.Parser
 	if len(req.Tools) > 0 && (builtin == nil || !builtin.HasToolSupport()) {
 		toolParser = tools.NewParser(tmpl.Template, req.Tools)

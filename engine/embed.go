@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/types/model"
 
 	hapi "github.com/hearthlink/hearth/api"
 	"github.com/hearthlink/hearth/registry"
@@ -46,22 +47,14 @@ func Inputs(v any) ([]string, error) {
 	return nil, errInvalidInput
 }
 
-// Capabilities lists what m does, asking the backend that runs it when the backend can tell without
-// loading (CapabilityReporter). It returns nil, nil when no backend can say; callers then let the
-// runner's type decide.
-func (s *Scheduler) Capabilities(m *registry.Model) ([]string, error) {
-	b, ok := s.backendFor(m).(CapabilityReporter)
-	if !ok {
-		return nil, nil
-	}
-	return s.reportedCapabilities(m, b)
-}
-
-// require refuses, before anything loads, a request for a capability m lacks. Errors reading the model's
-// files are left for the load to report.
+// require refuses, before anything loads, a request for a capability m lacks. A model whose files cannot
+// be read is left for the load to report.
 func (s *Scheduler) require(m *registry.Model, name, capability string) error {
-	caps, err := s.Capabilities(m)
-	if err != nil || caps == nil || slices.Contains(caps, capability) {
+	f, err := s.facts.Of(m)
+	if err != nil {
+		return err
+	}
+	if f.FilesErr != nil || f.Has(model.Capability(capability)) {
 		return nil
 	}
 	return &CapabilityError{Model: name, Capability: capability}

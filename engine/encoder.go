@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/hearthlink/hearth/registry"
+	"github.com/ollama/ollama/types/model"
+
+	hapi "github.com/hearthlink/hearth/api"
 )
 
-// Capabilities a model can have, as /api/show lists them. Ollama names completion, embedding, tools,
-// insert, vision and thinking; classification and rerank are hearth's.
+// The capabilities a request can need, named as /api/show lists them (Ollama's types/model and hearth's
+// api package define them), for CapabilityError.
 const (
-	CapabilityCompletion     = "completion"
-	CapabilityEmbedding      = "embedding"
-	CapabilityClassification = "classification"
-	CapabilityRerank         = "rerank"
+	CapabilityCompletion     = string(model.CapabilityCompletion)
+	CapabilityEmbedding      = string(model.CapabilityEmbedding)
+	CapabilityClassification = string(hapi.CapabilityClassification)
+	CapabilityRerank         = string(hapi.CapabilityRerank)
 )
 
 // Classifier is a Runner that labels inputs.
@@ -38,13 +40,6 @@ type Reranker interface {
 	// Rerank returns one relevance score per document, in document order (higher is more relevant), and
 	// the total number of tokens read.
 	Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error)
-}
-
-// CapabilityReporter is a Backend that can tell what a model does without loading it, so a request for
-// the wrong thing (a classifier asked to embed) is refused before anything loads.
-type CapabilityReporter interface {
-	// Capabilities lists m's capabilities (Capability* constants).
-	Capabilities(m *registry.Model) ([]string, error)
 }
 
 // CapabilityError is a request for something the model does not do. It matches ErrBadRequest.

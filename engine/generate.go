@@ -8,6 +8,9 @@ import (
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/model/parsers"
 	"github.com/ollama/ollama/template"
+	"github.com/ollama/ollama/types/model"
+
+	"github.com/hearthlink/hearth/modelfacts"
 
 	"github.com/hearthlink/hearth/registry"
 )
@@ -25,12 +28,12 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if req.Raw && (req.Template != "" || req.System != "" || len(req.Context) > 0) {
 		return badRequest("raw mode does not support template, system, or context")
 	}
-	pi, err := s.promptOf(m)
+	facts, err := s.facts.Of(m)
 	if err != nil {
 		return err
 	}
-	tmpl, defaultStops, caps := pi.tmpl, pi.stops, pi.caps
-	parserName := pi.parser
+	tmpl, defaultStops := facts.Template, facts.Stops
+	parserName := facts.Parser
 	var builtin parsers.Parser
 	if !req.Raw && parserName != "" {
 		if builtin = parsers.ParserForName(parserName); builtin != nil {
@@ -40,13 +43,13 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if req.Think != nil && req.Think.IsString() && parserName != "harmony" {
 		return badRequest("think value %q is not supported for this model", req.Think.String())
 	}
-	if req.Suffix != "" && !caps.insert {
+	if req.Suffix != "" && !facts.Has(model.CapabilityInsert) {
 		return badRequest("%s does not support insert", m.Name.String())
 	}
-	if req.Think, err = defaultThink(caps, req.Think, req.Model); err != nil {
+	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
-	if len(req.Images) > 0 && !caps.vision {
+	if len(req.Images) > 0 && !facts.Has(model.CapabilityVision) {
 		return badRequest("%q does not support images: it has no vision projector", req.Model)
 	}
 	format, err := CheckFormat(req.Format)
@@ -81,7 +84,7 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
 			DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(req.Images)}})
 	}
-	var thinker = thinkingParserFor(builtin, pi.thinkOpen, pi.thinkClose, req.Think, prompt)
+	var thinker = thinkingParserFor(builtin, facts.ThinkOpen, facts.ThinkClose, req.Think, prompt)
 
 	ch, err := gen.Generate(ctx, GenerateRequest{
 		Prompt: prompt, Options: opts, Format: format,
@@ -217,15 +220,15 @@ func metrics(c Chunk, start, loaded time.Time) api.Metrics {
 
 // defaultThink applies Ollama's thinking rules shared by generate and chat: unset on a model that can think
 // means think; asking a model that cannot think to think is a 400.
-func defaultThink(caps capabilities, think *api.ThinkValue, model string) (*api.ThinkValue, error) {
-	if caps.thinking {
+func defaultThink(facts *modelfacts.Facts, think *api.ThinkValue, name string) (*api.ThinkValue, error) {
+	if facts.Has(model.CapabilityThinking) {
 		if think == nil {
 			return &api.ThinkValue{Value: true}, nil
 		}
 		return think, nil
 	}
 	if think != nil && think.Bool() {
-		return nil, badRequest("%q does not support thinking", model)
+		return nil, badRequest("%q does not support thinking", name)
 	}
 	return think, nil
 }

@@ -1,56 +1,34 @@
 package engine
 
 import (
-	"fmt"
-	"reflect"
 	"testing"
 
-	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/fs/ggml"
+
+	"github.com/hearthlink/hearth/modelfacts"
+	"github.com/hearthlink/hearth/registry/storetest"
 )
 
-// TestSetOptionsMatchesFromMap checks setOptions against api.Options.FromMap, which it replaces, for every
-// option and every JSON type a value can have: the same options result, or the same error.
-func TestSetOptionsMatchesFromMap(t *testing.T) {
-	values := []any{nil, true, false, 3.0, -1.5, int64(7), 7, float32(0.5), "x", []any{"a", "b"}, []any{"a", 1.0},
-		[]any{}, []string{"a"}, map[string]any{"a": 1.0}}
-	keys := []string{"unknown_key"}
-	for key := range optionFields() {
-		keys = append(keys, key)
-	}
-	for _, key := range keys {
-		for _, v := range values {
-			m := map[string]any{key: v}
-			want, got := api.DefaultOptions(), api.DefaultOptions()
-			wantErr, gotErr := want.FromMap(m), setOptions(&got, m)
-			if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) || !reflect.DeepEqual(want, got) {
-				t.Errorf("%s=%#v: setOptions %+v, %v; FromMap %+v, %v", key, v, got, gotErr, want, wantErr)
-			}
+func TestOptionsKeepModelDefaults(t *testing.T) {
+	store, m := storetest.GGUFModel(t, ggml.KV{"tokenizer.chat_template": storetest.ChatML}, `{"temperature":0.25,"stop":["<|x|>"],"keep_alive":"2m"}`)
+	s := NewScheduler(Config{Facts: modelfacts.NewCache(store), NumCtx: 1024})
+	for range 2 {
+		opts, err := s.Options(m, map[string]any{"num_predict": 7.0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.Temperature != 0.25 || opts.NumPredict != 7 || opts.NumCtx != 1024 || len(opts.Stop) != 1 {
+			t.Errorf("options %+v", opts)
 		}
 	}
-
-	m := map[string]any{"num_ctx": 2048.0, "temperature": 0.1, "stop": []any{"</s>"}, "use_mmap": false,
-		"num_predict": int64(3), "keep_alive": "5m"}
-	want, got := api.DefaultOptions(), api.DefaultOptions()
-	if err := want.FromMap(m); err != nil {
-		t.Fatal(err)
+	// A request's options never reach the model's cached defaults.
+	if opts, _ := s.Options(m, nil); opts.NumPredict != -1 {
+		t.Errorf("num_predict %d, want the default -1", opts.NumPredict)
 	}
-	if err := setOptions(&got, m); err != nil || !reflect.DeepEqual(want, got) {
-		t.Errorf("setOptions %+v, %v; FromMap %+v", got, err, want)
+	if ka := s.keepAlive(m, nil); ka.Minutes() != 2 {
+		t.Errorf("keep alive %v, want the model's 2m", ka)
 	}
-}
-
-// TestSetOptionsCopies checks that options set on a copy of a model's default options leave the defaults
-// alone, which the per-model cache relies on.
-func TestSetOptionsCopies(t *testing.T) {
-	base := api.DefaultOptions()
-	if err := setOptions(&base, map[string]any{"stop": []any{"a"}, "use_mmap": true}); err != nil {
-		t.Fatal(err)
-	}
-	opts := base
-	if err := setOptions(&opts, map[string]any{"stop": []any{"b"}, "use_mmap": false}); err != nil {
-		t.Fatal(err)
-	}
-	if base.Stop[0] != "a" || !*base.UseMMap {
-		t.Errorf("the defaults changed: %v %v", base.Stop, *base.UseMMap)
+	if _, err := s.Options(m, map[string]any{"top_k": "many"}); err == nil || err.Error() != `option "top_k" must be of type integer` {
+		t.Errorf("wrong type: %v", err)
 	}
 }

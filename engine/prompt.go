@@ -3,10 +3,8 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/model/parsers"
@@ -16,11 +14,6 @@ import (
 
 	"github.com/hearthlink/hearth/registry"
 )
-
-func init() {
-	// As Ollama's server does: renderers mark images with [img] tags.
-	renderers.RenderImgTags = true
-}
 
 // grammarJSON is Ollama's grammar for format "json" (llm/server.go).
 const grammarJSON = `
@@ -80,69 +73,6 @@ func GrammarFor(format json.RawMessage, schemaToGrammar func([]byte) []byte) (st
 		return "", badRequest("invalid JSON schema in format")
 	}
 	return string(g), nil
-}
-
-// templates caches parsed templates by their text.
-var templates sync.Map // string -> *template.Template
-
-// modelTemplate returns m's prompt template: its template layer, else the GGUF's tokenizer.chat_template
-// mapped to one of Ollama's named templates (with that template's stop strings, which Ollama's create
-// would have stored as parameters), else "{{ .Prompt }}". final is false when the GGUF's metadata could
-// not be read, so the answer may change once it can (the caller then does not cache it). Matching a chat
-// template to a named one costs milliseconds: callers use the per-model cache (promptOf).
-func (s *Scheduler) modelTemplate(m *registry.Model) (tmpl *template.Template, stops []string, final bool, err error) {
-	text := m.Template
-	final = true
-	if text == "" && s.cfg.Store != nil && m.ModelDigest != "" {
-		info, err := s.cfg.Store.GGUFInfo(m.ModelDigest)
-		final = err == nil
-		if err == nil {
-			if ct := info.KV.ChatTemplate(); ct != "" {
-				if named, err := template.Named(ct); err == nil {
-					text = string(named.Bytes)
-					if named.Parameters != nil {
-						stops = named.Parameters.Stop
-					}
-				}
-			}
-		}
-	}
-	if text == "" {
-		return template.DefaultTemplate, nil, final, nil
-	}
-	if t, ok := templates.Load(text); ok {
-		return t.(*template.Template), stops, final, nil
-	}
-	t, err := template.Parse(text)
-	if err != nil {
-		return nil, nil, final, fmt.Errorf("the model's template does not parse: %w", err)
-	}
-	templates.Store(text, t)
-	return t, stops, final, nil
-}
-
-// capabilities of a model, as Ollama derives them from its template and parser.
-type capabilities struct {
-	tools, insert, thinking, vision bool
-}
-
-func modelCapabilities(m *registry.Model, tmpl *template.Template) capabilities {
-	var c capabilities
-	parser := parsers.ParserForName(m.Config.Parser)
-	vars, _ := tmpl.Vars()
-	c.tools = slices.Contains(vars, "tools") || (parser != nil && parser.HasToolSupport())
-	c.insert = slices.Contains(vars, "suffix")
-	c.vision = len(m.ProjectorPaths) > 0 || slices.Contains(m.Config.Capabilities, "vision")
-	open, closing := thinking.InferTags(tmpl.Template)
-	c.thinking = (open != "" && closing != "") || slices.Contains([]string{"gptoss", "gpt-oss"}, m.Config.ModelFamily) ||
-		(parser != nil && parser.HasThinkingSupport()) || slices.Contains(m.Config.Capabilities, "thinking")
-	return c
-}
-
-// useHarmony is Ollama's heuristic for gpt-oss templates.
-func useHarmony(m *registry.Model, tmpl *template.Template) bool {
-	return slices.Contains([]string{"gptoss", "gpt-oss"}, m.Config.ModelFamily) &&
-		tmpl.Contains("<|start|>") && tmpl.Contains("<|end|>")
 }
 
 // renderPrompt renders messages with the model's renderer or template.
@@ -218,7 +148,7 @@ func filterThinkTags(msgs []api.Message, m *registry.Model) []api.Message {
 }
 
 // thinkingParser returns the generic parser for the thinking tags of the model's template (open and
-// closing, thinking.InferTags's answer, which promptOf keeps) when think is on, primed when the prompt
+// closing, thinking.InferTags's answer, which the model facts keep) when think is on, primed when the prompt
 // already opened the tag.
 func thinkingParser(open, closing string, think *api.ThinkValue, prompt string) *thinking.Parser {
 	if think == nil || !think.Bool() || open == "" || closing == "" {

@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -56,9 +56,9 @@ type Config struct {
 	KVCacheType string
 	// FlashAttention forces flash attention on (OLLAMA_FLASH_ATTENTION); otherwise the backend decides.
 	FlashAttention bool
-	// Store, when set, lets the scheduler read GGUF metadata (the chat template of models without a
-	// template layer) through the store's cache.
-	Store *registry.Store
+	// Facts answers what each model is and does (template, capabilities, default options); nil reads
+	// each model's files afresh through a cache of its own.
+	Facts *modelfacts.Cache
 	// Logger receives load and unload notes; nil is slog.Default().
 	Logger *slog.Logger
 }
@@ -78,8 +78,7 @@ type Scheduler struct {
 	pending int
 	closed  bool
 
-	// infos keeps what is derived from each model per request (modelinfo.go).
-	infos modelInfoCache
+	facts *modelfacts.Cache
 }
 
 // loadedModel is a model in memory (or loading), with who is using it.
@@ -129,7 +128,11 @@ func NewScheduler(cfg Config) *Scheduler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Scheduler{cfg: cfg, log: log, loadTurn: make(chan struct{}, 1), loaded: map[string]*loadedModel{}}
+	facts := cfg.Facts
+	if facts == nil {
+		facts = modelfacts.NewCache(nil)
+	}
+	return &Scheduler{cfg: cfg, log: log, facts: facts, loadTurn: make(chan struct{}, 1), loaded: map[string]*loadedModel{}}
 }
 
 // Lease is a loaded model reserved for one request; Release gives it back.
@@ -443,8 +446,8 @@ func (s *Scheduler) backendFor(m *registry.Model) Backend {
 // the server's. Negative means forever.
 func (s *Scheduler) keepAlive(m *registry.Model, req *api.Duration) time.Duration {
 	d := s.cfg.KeepAlive
-	if o := s.optionsOf(m); o.hasKeepAlive {
-		d = o.keepAlive
+	if f, err := s.facts.Of(m); err == nil && f.KeepAlive != nil {
+		d = *f.KeepAlive
 	}
 	if req != nil {
 		d = req.Duration
@@ -469,9 +472,4 @@ func modelKey(m *registry.Model) string {
 func (s *Scheduler) String() string {
 	return fmt.Sprintf("max_loaded=%d max_queue=%d parallel=%d num_ctx=%d memory_limit=%s keep_alive=%s",
 		s.cfg.MaxLoadedModels, s.cfg.MaxQueue, s.cfg.NumParallel, s.cfg.NumCtx, humanBytes(s.cfg.MemoryLimit), s.cfg.KeepAlive)
-}
-
-// errIsCanceled reports whether err is a client leaving.
-func errIsCanceled(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -3,15 +3,11 @@ package handlers
 import (
 	"io"
 	"net/http"
-	"slices"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ollama/ollama/anthropic"
 	"github.com/ollama/ollama/api"
-	"github.com/ollama/ollama/fs/ggml"
 	"github.com/ollama/ollama/types/model"
-
-	"github.com/hearthlink/hearth/registry"
 )
 
 // anthropicRoutes mounts the Anthropic-compatible POST /v1/messages. The request is translated with
@@ -80,20 +76,11 @@ func (s *server) thinks(name string) bool {
 	if err != nil {
 		return true
 	}
-	tmpl, err := registry.ParseTemplate(m.Template)
+	facts, err := s.facts.Of(m)
 	if err != nil {
 		return true
 	}
-	var kv ggml.KV
-	if m.ModelDigest != "" {
-		info, err := s.store.GGUFInfo(m.ModelDigest)
-		if err != nil {
-			return true
-		}
-		kv = info.KV
-	}
-	caps := registry.Capabilities(kv, m.Config, tmpl, len(m.ProjectorPaths))
-	return slices.Contains(caps, model.CapabilityThinking)
+	return facts.Has(model.CapabilityThinking)
 }
 
 // anthropicFormat writes Messages API replies and stream events (message_start, content_block_start,

@@ -21,6 +21,7 @@ import (
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/engine/onnx"
 	"github.com/hearthlink/hearth/handlers"
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -38,13 +39,14 @@ func newEncoderEnv(t testing.TB) *inferEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	facts := modelfacts.NewCache(store)
 	sched := engine.NewScheduler(engine.Config{
 		Backends: []engine.Backend{llama.NewBackend(""), onnx.NewBackend("", onnx.Options{Threads: 2})},
-		Store:    store,
+		Facts:    facts,
 		NumCtx:   512,
 		Logger:   logger,
 	})
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched, Facts: facts}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

@@ -20,6 +20,7 @@ import (
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/handlers"
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -33,7 +34,7 @@ type inferEnv struct {
 	client *api.Client
 }
 
-// newInferEnv starts a server; cfg's Backends and Store are filled in.
+// newInferEnv starts a server; cfg's Backends and Facts are filled in.
 func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *inferEnv {
 	t.Helper()
 	llama.Init("")
@@ -45,13 +46,13 @@ func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *infer
 		backend = llama.NewBackend("")
 	}
 	cfg.Backends = []engine.Backend{backend}
-	cfg.Store = store
+	cfg.Facts = modelfacts.NewCache(store)
 	if cfg.NumCtx == 0 {
 		cfg.NumCtx = 512
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := engine.NewScheduler(cfg)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched, Facts: cfg.Facts}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -27,6 +28,9 @@ type Options struct {
 	APIKey string
 	// Scheduler runs models for /api/generate, /api/chat and /api/ps; nil leaves those routes out.
 	Scheduler *engine.Scheduler
+	// Facts answers what each model is and does for /api/show and the Anthropic route; give it the one
+	// the Scheduler uses. nil makes one over Store.
+	Facts *modelfacts.Cache
 }
 
 // server carries the dependencies every route handler shares.
@@ -34,11 +38,15 @@ type server struct {
 	log   zerolog.Logger
 	store *registry.Store
 	sched *engine.Scheduler
+	facts *modelfacts.Cache
 }
 
 // New returns the complete HTTP handler: middleware in the order a request meets it, then every route.
 func New(opts Options) http.Handler {
-	s := &server{log: opts.Logger, store: opts.Store, sched: opts.Scheduler}
+	s := &server{log: opts.Logger, store: opts.Store, sched: opts.Scheduler, facts: opts.Facts}
+	if s.facts == nil {
+		s.facts = modelfacts.NewCache(opts.Store)
+	}
 	metrics, metricsHandler := newMetrics(opts.Scheduler)
 	r := chi.NewRouter()
 	r.Use(

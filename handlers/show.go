@@ -54,10 +54,11 @@ func (s *server) show(name string, req api.ShowRequest) (*api.ShowResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := registry.ParseTemplate(m.Template)
+	facts, err := s.facts.Of(m)
 	if err != nil {
-		return nil, &registry.CorruptManifestError{Name: name, Err: fmt.Errorf("template: %w", err)}
+		return nil, err
 	}
+	tmpl := facts.Template
 	var kv ggml.KV
 	var tensors ggml.Tensors
 	if m.ModelDigest != "" {
@@ -86,7 +87,7 @@ func (s *server) show(name string, req api.ShowRequest) (*api.ShowResponse, erro
 			QuantizationLevel: m.Config.FileType,
 		},
 		Messages:     messages,
-		Capabilities: registry.Capabilities(kv, m.Config, tmpl, len(m.ProjectorPaths)),
+		Capabilities: facts.Capabilities,
 		ModifiedAt:   m.ModifiedAt,
 		Requires:     m.Config.Requires,
 		ModelInfo:    map[string]any{},

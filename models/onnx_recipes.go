@@ -9,11 +9,12 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
+
+	"github.com/hearthlink/hearth/onnxspec"
 )
 
-// ONNXConfigFile names the file in an ONNX model folder that tells hearth's ONNX backend what the model is
-// for and how to turn its output into an answer. A generated ONNX model is a folder (Ensure names it
-// <recipe>-v<version>-s<seed>) holding:
+// ONNXConfigFile names hearth.json, the one hearth-specific file of an ONNX model folder. A generated ONNX
+// model is a folder (Ensure names it <recipe>-v<version>-s<seed>) holding:
 //
 //	model.onnx             the graph, opset 12, weights as float32 initializers; inputs input_ids,
 //	                       attention_mask, token_type_ids (int64 [batch_size, sequence_length])
@@ -24,34 +25,11 @@ import (
 //	                       BertPreTokenizer, WordPiece, [CLS] $A [SEP] template)
 //	tokenizer_config.json  Hugging Face transformers' BertTokenizer settings
 //	special_tokens_map.json
-//	hearth.json            ONNXConfig: the task, which output to read, and how to pool it
-const ONNXConfigFile = "hearth.json"
+//	hearth.json            onnxspec.Config: the task, which output to read, and how to pool it
+const ONNXConfigFile = onnxspec.ConfigFile
 
-// The tasks an ONNXConfig names.
-const (
-	// ONNXTaskEmbedding models answer /api/embed: pool Output over the positions whose attention_mask is
-	// 1, then L2-normalise when Normalize is set.
-	ONNXTaskEmbedding = "embedding"
-	// ONNXTaskClassification models output one row of logits per input, labelled by config.json's
-	// id2label.
-	ONNXTaskClassification = "classification"
-)
-
-// ONNXConfig is the content of hearth.json, the one hearth-specific file in an ONNX model folder.
-type ONNXConfig struct {
-	// Task is ONNXTaskEmbedding or ONNXTaskClassification.
-	Task string `json:"task"`
-	// Output is the graph output to read: last_hidden_state ([batch, seq, hidden]) for an embedding
-	// model, logits ([batch, labels]) for a classifier.
-	Output string `json:"output"`
-	// Pooling is how an embedding model reduces last_hidden_state to one vector: "mean" (over unmasked
-	// positions) or "cls" (position 0). Empty for other tasks.
-	Pooling string `json:"pooling,omitempty"`
-	// Normalize asks for the pooled vector to be scaled to unit L2 norm.
-	Normalize bool `json:"normalize,omitempty"`
-	// MaxLength is the most tokens one sequence may hold, [CLS] and [SEP] included.
-	MaxLength int `json:"max_length"`
-}
+// ONNXConfig is the content of hearth.json.
+type ONNXConfig = onnxspec.Config
 
 // onnxBERTRecipe is everything that distinguishes one generated BERT ONNX model from another.
 type onnxBERTRecipe struct {
@@ -73,7 +51,7 @@ var onnxMiniLM = onnxBERTRecipe{
 	},
 	architecture: "BertModel",
 	hearth: ONNXConfig{
-		Task:      ONNXTaskEmbedding,
+		Task:      onnxspec.TaskEmbedding,
 		Output:    onnxLastHiddenState,
 		Pooling:   "mean",
 		Normalize: true,
@@ -96,7 +74,7 @@ var onnxTinyBERTClassifier = onnxBERTRecipe{
 	},
 	architecture: "BertForSequenceClassification",
 	hearth: ONNXConfig{
-		Task:      ONNXTaskClassification,
+		Task:      onnxspec.TaskClassification,
 		Output:    onnxLogits,
 		MaxLength: 512,
 	},

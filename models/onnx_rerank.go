@@ -1,11 +1,10 @@
 package models
 
-// ONNXTaskRerank models are cross-encoders: they read a (query, document) pair as
-// "[CLS] query [SEP] document [SEP]" (segment ids 0 then 1) and output one relevance logit per pair.
-const ONNXTaskRerank = "rerank"
+import "github.com/hearthlink/hearth/onnxspec"
 
-// onnxTinyBERTReranker has cross-encoder/ms-marco-TinyBERT-L-2-v2's shape: a two-layer, 128-wide BERT with
-// a single-logit relevance head.
+// onnxTinyBERTReranker is a cross-encoder of cross-encoder/ms-marco-TinyBERT-L-2-v2's shape (a two-layer,
+// 128-wide BERT with a single-logit relevance head): it reads a (query, document) pair as "[CLS] query
+// [SEP] document [SEP]" (segment ids 0 then 1) and outputs one relevance logit per pair.
 var onnxTinyBERTReranker = onnxBERTRecipe{
 	shape: onnxBERTShape{
 		VocabSize:             30522,
@@ -19,7 +18,7 @@ var onnxTinyBERTReranker = onnxBERTRecipe{
 	},
 	architecture: "BertForSequenceClassification",
 	hearth: ONNXConfig{
-		Task:      ONNXTaskRerank,
+		Task:      onnxspec.TaskRerank,
 		Output:    onnxLogits,
 		MaxLength: 512,
 	},

@@ -2,13 +2,11 @@ package registry
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/template"
 )
 
 // detectFilesType names the kind of model a set of files is, as Ollama's detectModelTypeFromFiles
@@ -88,23 +86,15 @@ func (s *Store) ggufLayers(files map[string]string, opts *CreateOptions) ([]*new
 		l.From = s.blobPath(d)
 		layers = append(layers, l)
 
-		if ct := info.KV.ChatTemplate(); ct != "" {
-			t, err := template.Named(ct)
-			if err != nil {
-				continue
-			}
-			tl, err := s.textLayer(t.Reader(), MediaTypeTemplate, opts)
+		if t, err := MatchTemplate(info.KV); err == nil {
+			tl, err := s.textLayer(strings.NewReader(t.Text), MediaTypeTemplate, opts)
 			if err != nil {
 				return nil, err
 			}
 			tl.status = "using autodetected template " + t.Name
 			layers = append(layers, tl)
 			if t.Parameters != nil {
-				var b bytes.Buffer
-				if err := json.NewEncoder(&b).Encode(t.Parameters); err != nil {
-					return nil, err
-				}
-				pl, err := s.textLayer(&b, MediaTypeParams, opts)
+				pl, err := s.textLayer(bytes.NewReader(append(t.Parameters, '\n')), MediaTypeParams, opts)
 				if err != nil {
 					return nil, err
 				}

@@ -2,9 +2,7 @@ package registry
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"path"
@@ -12,27 +10,16 @@ import (
 	"strings"
 
 	"github.com/ollama/ollama/types/model"
-)
 
-// ONNXConfigFile is the hearth-specific file of an ONNX model folder that names the model's task
-// (see models.ONNXConfig); config.json is Hugging Face's model config.
-const (
-	ONNXConfigFile = "hearth.json"
-	hfConfigFile   = "config.json"
+	"github.com/hearthlink/hearth/onnxspec"
 )
-
-// onnxTaskCapability maps an ONNX model's task to the capability /api/show reports.
-var onnxTaskCapability = map[string]model.Capability{
-	"embedding":      model.CapabilityEmbedding,
-	"classification": CapabilityClassification,
-	"rerank":         CapabilityRerank,
-}
 
 // onnxLayers turns an uploaded ONNX model folder into layers: the graph as MediaTypeONNXModel and
 // every other file as MediaTypeONNXFile, each named by its path in the folder so the engine can lay
 // the folder out again. The config gets model_format "onnx", the family from config.json's
-// model_type and the capability from hearth.json's task (or, without one, from config.json's
-// architectures: a *ForSequenceClassification model classifies, anything else embeds).
+// model_type, and the capabilities and context length onnxspec reads from the folder (the same reading
+// the model facts and the ONNX backend make, so what create records is what the model serves); a folder
+// onnxspec cannot describe is refused here rather than at its first load.
 func (s *Store) onnxLayers(files map[string]string, cfg *model.ConfigV2) ([]*newLayer, error) {
 	names := sortedKeys(files)
 	var graphs []string
@@ -53,47 +40,24 @@ func (s *Store) onnxLayers(files map[string]string, cfg *model.ConfigV2) ([]*new
 		graph = graphs[i]
 	}
 
-	var hearth struct {
-		Task      string `json:"task"`
-		MaxLength int    `json:"max_length"`
+	paths := onnxspec.Files{}
+	for name, digest := range files {
+		paths[name] = s.blobPath(digest)
 	}
-	var hf struct {
-		ModelType             string   `json:"model_type"`
-		Architectures         []string `json:"architectures"`
-		HiddenSize            int      `json:"hidden_size"`
-		MaxPositionEmbeddings int      `json:"max_position_embeddings"`
+	spec, err := onnxspec.Read(paths)
+	if err != nil {
+		return nil, inputErrorf("%v", err)
 	}
-	if d, ok := files[ONNXConfigFile]; ok {
-		if err := s.decodeSmallJSON(d, &hearth); err != nil {
-			return nil, inputErrorf("%s: %v", ONNXConfigFile, err)
-		}
-	}
-	if d, ok := files[hfConfigFile]; ok {
-		if err := s.decodeSmallJSON(d, &hf); err != nil {
-			return nil, inputErrorf("%s: %v", hfConfigFile, err)
-		}
-	}
-	task := hearth.Task
-	if task == "" {
-		task = "embedding"
-		for _, a := range hf.Architectures {
-			if strings.HasSuffix(a, "ForSequenceClassification") {
-				task = "classification"
-			}
-		}
-	}
-	capability, ok := onnxTaskCapability[task]
-	if !ok {
-		return nil, inputErrorf("%s: unknown task %q: want embedding, classification or rerank", ONNXConfigFile, task)
-	}
-
 	cfg.ModelFormat = "onnx"
-	cfg.ModelFamily = cmp.Or(hf.ModelType, "onnx")
+	cfg.ModelFamily = cmp.Or(spec.HF.ModelType, "onnx")
 	cfg.ModelFamilies = []string{cfg.ModelFamily}
-	cfg.Capabilities = []string{string(capability)}
-	cfg.ContextLen = cmp.Or(hearth.MaxLength, hf.MaxPositionEmbeddings)
-	if capability == model.CapabilityEmbedding {
-		cfg.EmbedLen = hf.HiddenSize
+	cfg.Capabilities = nil
+	for _, c := range spec.Capabilities() {
+		cfg.Capabilities = append(cfg.Capabilities, string(c))
+	}
+	cfg.ContextLen = spec.MaxLength
+	if spec.Task == onnxspec.TaskEmbedding {
+		cfg.EmbedLen = spec.HF.HiddenSize
 	}
 
 	layers := []*newLayer{s.onnxLayer(graph, files[graph], MediaTypeONNXModel)}
@@ -110,16 +74,6 @@ func (s *Store) onnxLayer(name, digest, mediaType string) *newLayer {
 	l, _ := s.BlobLayer(digest, mediaType) // checkUploaded saw the blob
 	l.Name = name
 	return &newLayer{Layer: l, status: "using existing layer " + l.Digest}
-}
-
-// decodeSmallJSON decodes a JSON blob of at most 1 MiB.
-func (s *Store) decodeSmallJSON(digest string, v any) error {
-	f, err := s.OpenBlob(digest)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return json.NewDecoder(io.LimitReader(f, 1<<20)).Decode(v)
 }
 
 // remoteURL normalises a create request's remote_host the way Ollama does: a bare path means the

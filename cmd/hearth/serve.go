@@ -11,12 +11,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ollama/ollama/model/renderers"
 	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/engine/onnx"
 	"github.com/hearthlink/hearth/handlers"
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -45,12 +47,16 @@ func serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// As Ollama's server does when it starts (server/routes.go): renderers mark images with [img] tags.
+	renderers.RenderImgTags = true
+	// One answer to "what is this model and what can it do", for the engine and /api/show alike.
+	facts := modelfacts.NewCache(store)
 	sched := engine.NewScheduler(engine.Config{
 		Backends: []engine.Backend{
 			llama.NewBackend(libPath),
 			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},
-		Store:           store,
+		Facts:           facts,
 		KeepAlive:       cfg.KeepAlive,
 		KeepAliveZero:   cfg.KeepAlive == 0,
 		MaxLoadedModels: cfg.MaxLoadedModels,
@@ -76,6 +82,7 @@ func serve(ctx context.Context, args []string) error {
 			Listen:          ln.Addr(),
 			APIKey:          cfg.APIKey,
 			Scheduler:       sched,
+			Facts:           facts,
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,

@@ -14,14 +14,12 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
-	"github.com/hearthlink/hearth/registry"
 )
 
-// What the scheduler and the handlers expect of an Encoder, and of the Backend that loads it.
+// What the scheduler and the handlers expect of an Encoder.
 var (
-	_ engine.CapabilityReporter = (*Backend)(nil)
-	_ engine.Embedder           = (*Encoder)(nil)
-	_ engine.Reranker           = (*Encoder)(nil)
+	_ engine.Embedder = (*Encoder)(nil)
+	_ engine.Reranker = (*Encoder)(nil)
 )
 
 // encoderArchitectures are the GGUF architectures llama.cpp runs without a KV cache (bidirectional
@@ -46,27 +44,6 @@ var EncoderBatchTokens = 64
 func IsEncoder(kv ggml.KV) bool {
 	_, ok := kv[kv.Architecture()+".pooling_type"]
 	return ok
-}
-
-// ggufCapabilities names what a GGUF model does: "rerank" for RANK pooling, "embedding" for other pooling,
-// "completion" otherwise.
-func ggufCapabilities(kv ggml.KV) []string {
-	if !IsEncoder(kv) {
-		return []string{engine.CapabilityCompletion}
-	}
-	if kv.Uint("pooling_type") == poolingRank {
-		return []string{engine.CapabilityRerank}
-	}
-	return []string{engine.CapabilityEmbedding}
-}
-
-// Capabilities reads m's GGUF header and names what the model does (engine.CapabilityReporter).
-func (b *Backend) Capabilities(m *registry.Model) ([]string, error) {
-	f, _, err := decodeHeader(m.ModelPath)
-	if err != nil {
-		return nil, err
-	}
-	return ggufCapabilities(f.KV()), nil
 }
 
 // Encoder is a loaded GGUF embedding or reranking model (a <arch>.pooling_type model such as bert or

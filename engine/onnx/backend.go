@@ -17,19 +17,19 @@ import (
 	"strings"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/onnxspec"
 	"github.com/hearthlink/hearth/registry"
 )
 
 // What the scheduler and the handlers expect of this package's types.
 var (
-	_ engine.Backend            = (*Backend)(nil)
-	_ engine.CapabilityReporter = (*Backend)(nil)
-	_ engine.Embedder           = (*Model)(nil)
-	_ engine.Classifier         = (*Model)(nil)
-	_ engine.Reranker           = (*Model)(nil)
+	_ engine.Backend    = (*Backend)(nil)
+	_ engine.Embedder   = (*Model)(nil)
+	_ engine.Classifier = (*Model)(nil)
+	_ engine.Reranker   = (*Model)(nil)
 )
 
-// Backend loads the ONNX models of the store. It implements engine.Backend and engine.CapabilityReporter.
+// Backend loads the ONNX models of the store. It implements engine.Backend.
 type Backend struct {
 	// LibraryPath is libonnxruntime.so, handed to Init before the first load ("" uses $HEARTH_ORT_LIBRARY).
 	LibraryPath string
@@ -51,21 +51,12 @@ func (b *Backend) Name() string { return "onnx" }
 // Supports reports whether m is an ONNX model.
 func (b *Backend) Supports(m *registry.Model) bool { return m.ONNXModel != "" }
 
-// Capabilities reads m's configuration files (no graph is loaded) and names what it does.
-func (b *Backend) Capabilities(m *registry.Model) ([]string, error) {
-	s, err := readSpec(files(m.ONNXFiles))
-	if err != nil {
-		return nil, err
-	}
-	return s.capabilities(), nil
-}
-
 // Estimate forecasts a loaded model's memory: the graph and its external weights as stored, and the
 // activations of the largest batch the batcher forms (measured on the generated MiniLM: 90 MB of weights
 // load as about 145 MB, and a batch of 32 × 256 tokens adds about 320 MB).
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
 	f := files(m.ONNXFiles)
-	s, err := readSpec(f)
+	s, err := onnxspec.Read(f)
 	if err != nil {
 		return engine.Estimate{}, err
 	}
@@ -79,8 +70,7 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 			weights += st.Size()
 		}
 	}
-	var hf hfConfig
-	f.readJSON("config.json", &hf)
+	hf := s.HF
 	tokens := int64(b.Options.MaxBatchTokens)
 	if tokens <= 0 {
 		tokens = DefaultMaxBatchTokens

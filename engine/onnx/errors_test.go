@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/onnxspec"
 )
 
 func TestBatchingCutsModelCalls(t *testing.T) {
@@ -116,9 +117,9 @@ func TestLoadErrors(t *testing.T) {
 		{name: "tokenizer not JSON", model: "minilm-onnx", edit: func(d string) { write(d, "tokenizer.json", "{oops") }, want: "tokenizer.json is not valid JSON"},
 		{name: "tokenizer without model", model: "minilm-onnx", edit: func(d string) { write(d, "tokenizer.json", `{"version":"1.0"}`) }, want: "tokenizer.json has no model section"},
 		{name: "tokenizer of wrong shape", model: "minilm-onnx", edit: func(d string) { write(d, "tokenizer.json", `{"model":{"type":7}}`) }, want: "tokenizer.json could not be read"},
-		{name: "unknown task", model: "minilm-onnx", edit: func(d string) { write(d, ConfigFile, `{"task":"dance"}`) }, want: `unknown task "dance"`},
-		{name: "unknown pooling", model: "minilm-onnx", edit: func(d string) { write(d, ConfigFile, `{"task":"embedding","pooling":"max"}`) }, want: `unknown pooling "max"`},
-		{name: "missing output", model: "minilm-onnx", edit: func(d string) { write(d, ConfigFile, `{"task":"embedding","output":"pooler_output"}`) }, want: `no float output "pooler_output"`},
+		{name: "unknown task", model: "minilm-onnx", edit: func(d string) { write(d, onnxspec.ConfigFile, `{"task":"dance"}`) }, want: `unknown task "dance"`},
+		{name: "unknown pooling", model: "minilm-onnx", edit: func(d string) { write(d, onnxspec.ConfigFile, `{"task":"embedding","pooling":"max"}`) }, want: `unknown pooling "max"`},
+		{name: "missing output", model: "minilm-onnx", edit: func(d string) { write(d, onnxspec.ConfigFile, `{"task":"embedding","output":"pooler_output"}`) }, want: `no float output "pooler_output"`},
 		{name: "classifier without labels", model: "tinybert-cls-onnx", edit: func(d string) { write(d, "config.json", `{"architectures":["BertForSequenceClassification"]}`) }, want: "has no id2label"},
 		{name: "bad config.json", model: "tinybert-cls-onnx", edit: func(d string) { write(d, "config.json", `[`) }, want: "config.json is not valid JSON"},
 	} {
@@ -142,7 +143,7 @@ func TestLoadErrors(t *testing.T) {
 func TestVocabOnlyAndInferredConfig(t *testing.T) {
 	testInit(t)
 	// No tokenizer.json and no hearth.json: vocab.txt and config.json's architecture describe the model.
-	dir := copyModel(t, "minilm-onnx", "tokenizer.json", ConfigFile)
+	dir := copyModel(t, "minilm-onnx", "tokenizer.json", onnxspec.ConfigFile)
 	m, err := LoadDir(dir, Options{BatchWindow: -1})
 	if err != nil {
 		t.Fatal(err)

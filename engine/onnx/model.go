@@ -10,8 +10,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ollama/ollama/types/model"
+
+	hapi "github.com/hearthlink/hearth/api"
+
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
+	"github.com/hearthlink/hearth/onnxspec"
 )
 
 // ErrModelClosed ends the requests of a model that was unloaded while they waited.
@@ -49,7 +54,7 @@ const (
 // *engine.CapabilityError what the model was not made for. Every method is safe for concurrent use, and
 // concurrent requests share model calls.
 type Model struct {
-	spec    *spec
+	spec    *onnxspec.Spec
 	tok     *tokenizer
 	sess    *session
 	batcher *batch.Batcher
@@ -66,11 +71,11 @@ type Model struct {
 // LoadDir loads the ONNX model folder dir (model.onnx, tokenizer.json or vocab.txt, config.json and
 // optionally hearth.json). Init must have succeeded.
 func LoadDir(dir string, opts Options) (*Model, error) {
-	f, err := dirFiles(dir)
+	f, err := onnxspec.DirFiles(dir)
 	if err != nil {
 		return nil, err
 	}
-	graph, err := f.graphName()
+	graph, err := graphName(f)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +84,7 @@ func LoadDir(dir string, opts Options) (*Model, error) {
 
 // load loads a model from its files; graph names the ONNX graph among them.
 func load(f files, graph string, opts Options) (*Model, error) {
-	s, err := readSpec(f)
+	s, err := onnxspec.Read(f)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +102,7 @@ func load(f files, graph string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Task != TaskEmbedding && sess.outputRank != 2 {
+	if s.Task != onnxspec.TaskEmbedding && sess.outputRank != 2 {
 		sess.close()
 		return nil, fmt.Errorf("the graph's output %q has %d dimensions; a %s model outputs [batch, labels]", sess.output, sess.outputRank, s.Task)
 	}
@@ -122,11 +127,11 @@ func load(f files, graph string, opts Options) (*Model, error) {
 // ContextLength is the most tokens one input may hold, special tokens included.
 func (m *Model) ContextLength() int { return m.spec.MaxLength }
 
-// Capabilities names what the model does: "embedding", "classification" and/or "rerank".
-func (m *Model) Capabilities() []string { return m.spec.capabilities() }
+// has reports whether the model does c (onnxspec decides, as for /api/show).
+func (m *Model) has(c model.Capability) bool { return slices.Contains(m.spec.Capabilities(), c) }
 
 // Labels returns the class names of a classification model, in logit order.
-func (m *Model) Labels() []string { return slices.Clone(m.spec.labels) }
+func (m *Model) Labels() []string { return slices.Clone(m.spec.Labels) }
 
 // Close stops the batcher (queued requests fail with ErrModelClosed), frees the session and removes the
 // model's folder of links.
@@ -144,8 +149,8 @@ func (m *Model) Close() error {
 // Embed returns one vector per input (L2-normalised when the model's config asks for it) and the number
 // of tokens read.
 func (m *Model) Embed(ctx context.Context, inputs []string, truncate bool) ([][]float32, int, error) {
-	if !slices.Contains(m.Capabilities(), "embedding") {
-		return nil, 0, &engine.CapabilityError{Capability: "embedding"}
+	if !m.has(model.CapabilityEmbedding) {
+		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityEmbedding}
 	}
 	encs, tokens, err := m.encode(inputs, nil, truncate)
 	if err != nil {
@@ -166,8 +171,8 @@ func (m *Model) Embed(ctx context.Context, inputs []string, truncate bool) ([][]
 // Classify returns, per input, every label with its probability, highest first: a softmax over the
 // labels, or one sigmoid per label for a multi-label model.
 func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([][]engine.LabelScore, int, error) {
-	if !slices.Contains(m.Capabilities(), "classification") {
-		return nil, 0, &engine.CapabilityError{Capability: "classification"}
+	if !m.has(hapi.CapabilityClassification) {
+		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityClassification}
 	}
 	encs, tokens, err := m.encode(inputs, nil, truncate)
 	if err != nil {
@@ -179,11 +184,11 @@ func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([
 	}
 	out := make([][]engine.LabelScore, len(rows))
 	for i, logits := range rows {
-		if len(logits) != len(m.spec.labels) {
-			return nil, 0, fmt.Errorf("the model output %d logits for %d labels", len(logits), len(m.spec.labels))
+		if len(logits) != len(m.spec.Labels) {
+			return nil, 0, fmt.Errorf("the model output %d logits for %d labels", len(logits), len(m.spec.Labels))
 		}
 		probs := make([]float32, len(logits))
-		if m.spec.multiLabel {
+		if m.spec.MultiLabel {
 			for k, x := range logits {
 				probs[k] = sigmoid(x)
 			}
@@ -192,7 +197,7 @@ func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([
 		}
 		scores := make([]engine.LabelScore, len(probs))
 		for k, p := range probs {
-			scores[k] = engine.LabelScore{Label: m.spec.labels[k], Score: p}
+			scores[k] = engine.LabelScore{Label: m.spec.Labels[k], Score: p}
 		}
 		slices.SortStableFunc(scores, func(a, b engine.LabelScore) int {
 			switch {
@@ -213,8 +218,8 @@ func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([
 // CrossEncoder default), so scores lie in (0, 1). Over the model's length the longer of query and document
 // is cut first.
 func (m *Model) Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error) {
-	if !slices.Contains(m.Capabilities(), "rerank") {
-		return nil, 0, &engine.CapabilityError{Capability: "rerank"}
+	if !m.has(hapi.CapabilityRerank) {
+		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityRerank}
 	}
 	encs, tokens, err := m.encode(documents, &query, truncate)
 	if err != nil {

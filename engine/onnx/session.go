@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/hearthlink/hearth/onnxspec"
 )
 
 // The graph inputs the backend fills, by their Hugging Face names.
@@ -98,7 +100,7 @@ func openSession(path, output string, opts sessionOptions) (*session, error) {
 		}
 		return false
 	}
-	if !pick(output) && !(output == outputLastHiddenState && pick(outputSentenceEmbedding)) {
+	if !pick(output) && !(output == onnxspec.OutputLastHiddenState && pick(onnxspec.OutputSentenceEmbedding)) {
 		return nil, fmt.Errorf("the graph has no float output %q (its outputs: %s)", output, strings.Join(names, ", "))
 	}
 	if s.outputRank != 2 && s.outputRank != 3 {

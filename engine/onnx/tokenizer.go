@@ -46,7 +46,7 @@ func loadTokenizer(f files, maxLength int) (*tokenizer, error) {
 			DoLowerCase  *bool `json:"do_lower_case"`
 			StripAccents *bool `json:"strip_accents"`
 		}
-		if _, err := f.readJSON("tokenizer_config.json", &tc); err != nil {
+		if _, err := f.ReadJSON("tokenizer_config.json", &tc); err != nil {
 			return nil, err
 		}
 		lower := tc.DoLowerCase == nil || *tc.DoLowerCase

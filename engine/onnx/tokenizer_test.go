@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/onnxspec"
 )
 
 func TestTokenizerMatchesBERT(t *testing.T) {
 	dir := testModelDir(t, "minilm-onnx")
-	f, err := dirFiles(dir)
+	f, err := onnxspec.DirFiles(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestTokenizerMatchesBERT(t *testing.T) {
 }
 
 func TestTokenizerTruncation(t *testing.T) {
-	f, err := dirFiles(testModelDir(t, "minilm-onnx"))
+	f, err := onnxspec.DirFiles(testModelDir(t, "minilm-onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestTokenizerTruncation(t *testing.T) {
 }
 
 func TestTokenizerLongInputPrefix(t *testing.T) {
-	f, err := dirFiles(testModelDir(t, "minilm-onnx"))
+	f, err := onnxspec.DirFiles(testModelDir(t, "minilm-onnx"))
 	if err != nil {
 		t.Fatal(err)
 	}
