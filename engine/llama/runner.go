@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	llamacpp "github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/ml"
@@ -160,7 +159,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 		r.free <- struct{}{}
 		return nil, ErrRunnerClosed
 	}
-	seq.queued = time.Now()
+	seq.state = stateQueued
 	r.incoming = append(r.incoming, seq)
 	r.cond.Signal()
 	r.mu.Unlock()
