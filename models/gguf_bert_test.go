@@ -7,7 +7,7 @@ import (
 
 	"github.com/ollama/ollama/llama"
 
-	"github.com/hearthlink/hearth/models/internal/llamaext"
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 func TestBertEmbedTokenizesLikeBertBaseUncased(t *testing.T) {
@@ -97,7 +97,7 @@ func TestBertRerankScoresEachPair(t *testing.T) {
 	)
 	var scores []float32
 	for s := range 2 {
-		got := llamaext.RankScores(lctx, s)
+		got := llamaext.EmbeddingsSeq(lctx, s, llamaext.ClsOutputs(m))
 		if len(got) != 1 {
 			t.Fatalf("sequence %d: %d scores, want 1", s, len(got))
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // What the scheduler and the handlers expect of an Encoder.
@@ -59,7 +60,7 @@ type Encoder struct {
 	width    int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
 	numCtx   int // tokens per sequence
 	truncCtx int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
-	specials specialTokens
+	specials llamaext.SpecialTokens
 	batcher  *batch.Batcher
 
 	closeOnce sync.Once
@@ -92,7 +93,7 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	}
 	// Ollama's rules: an input is cut to min(num_ctx, trained context) tokens, while the runner holds at
 	// least 4 tokens, so an input that fits those 4 is never cut.
-	truncCtx := trainedContext(m)
+	truncCtx := llamaext.TrainedContext(m)
 	if cfg.NumCtx > 0 && (truncCtx <= 0 || cfg.NumCtx < truncCtx) {
 		truncCtx = cfg.NumCtx
 	}
@@ -110,15 +111,15 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	}
 	b, err := llamacpp.NewBatch(ubatch, 1, 0)
 	if err != nil {
-		freeContext(lctx)
+		llamaext.FreeContext(lctx)
 		llamacpp.FreeModel(m)
 		return nil, err
 	}
-	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: poolingType(lctx), numCtx: numCtx, truncCtx: truncCtx,
-		specials: vocabSpecials(m)}
+	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: llamaext.PoolingType(lctx), numCtx: numCtx, truncCtx: truncCtx,
+		specials: llamaext.VocabSpecials(m)}
 	e.width = m.NEmbd()
-	if e.pooling == poolingRank {
-		e.width = max(clsOutputs(m), 1)
+	if e.pooling == llamaext.PoolingRank {
+		e.width = max(llamaext.ClsOutputs(m), 1)
 	}
 	e.batcher = batch.New(batch.Options{MaxBatch: seqs, MaxTokens: min(ubatch, EncoderBatchTokens)}, e.run)
 	return e, nil
@@ -132,7 +133,7 @@ func (e *Encoder) Close() error {
 	e.closeOnce.Do(func() {
 		e.batcher.Close(ErrRunnerClosed)
 		e.batch.Free()
-		freeContext(e.lctx)
+		llamaext.FreeContext(e.lctx)
 		llamacpp.FreeModel(e.model)
 	})
 	return nil
@@ -141,7 +142,7 @@ func (e *Encoder) Close() error {
 // Embed returns one pooled vector per input, as the model computes it (not normalised), and the number of
 // tokens read.
 func (e *Encoder) Embed(ctx context.Context, inputs []string, truncate bool) ([][]float32, int, error) {
-	if e.pooling == poolingRank {
+	if e.pooling == llamaext.PoolingRank {
 		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityEmbedding}
 	}
 	seqs := make([]batch.Seq, len(inputs))
@@ -162,7 +163,7 @@ func (e *Encoder) Embed(ctx context.Context, inputs []string, truncate bool) ([]
 // [BOS] query [EOS] [SEP] document [EOS], the classification head's first output through a sigmoid, so
 // scores lie in (0, 1). Over the context, tokens come off the longer of query and document first.
 func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error) {
-	if e.pooling != poolingRank {
+	if e.pooling != llamaext.PoolingRank {
 		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityRerank}
 	}
 	q, err := e.model.Tokenize(query, false, true)
@@ -211,14 +212,14 @@ func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 			return nil, err
 		}
 		var pre, post []int
-		if e.specials.addBOS && e.specials.bos >= 0 {
-			pre = append(pre, e.specials.bos)
+		if e.specials.AddBOS && e.specials.BOS >= 0 {
+			pre = append(pre, e.specials.BOS)
 		}
-		if e.specials.addEOS && e.specials.eos >= 0 {
-			post = append(post, e.specials.eos)
+		if e.specials.AddEOS && e.specials.EOS >= 0 {
+			post = append(post, e.specials.EOS)
 		}
-		if e.specials.addSEP && e.specials.sep >= 0 {
-			post = append(post, e.specials.sep)
+		if e.specials.AddSEP && e.specials.SEP >= 0 {
+			post = append(post, e.specials.SEP)
 		}
 		keep := e.truncCtx - len(pre) - len(post)
 		if keep < 1 {
@@ -233,18 +234,18 @@ func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 func (e *Encoder) pair(q, d []int, truncate bool) ([]int64, error) {
 	s := e.specials
 	var pre, mid, post []int
-	if s.addBOS && s.bos >= 0 {
-		pre = append(pre, s.bos)
+	if s.AddBOS && s.BOS >= 0 {
+		pre = append(pre, s.BOS)
 	}
-	end := s.eos
+	end := s.EOS
 	if end < 0 {
-		end = s.sep
+		end = s.SEP
 	}
-	if s.addEOS && end >= 0 {
+	if s.AddEOS && end >= 0 {
 		mid = append(mid, end)
 	}
-	if s.addSEP && s.sep >= 0 {
-		mid = append(mid, s.sep)
+	if s.AddSEP && s.SEP >= 0 {
+		mid = append(mid, s.SEP)
 	}
 	if end >= 0 {
 		post = append(post, end)
@@ -293,10 +294,10 @@ func (e *Encoder) run(jobs []*batch.Job) error {
 		return fmt.Errorf("llama.cpp failed to encode the batch: %w", err)
 	}
 	for i, j := range jobs {
-		if e.pooling == poolingNone {
+		if e.pooling == llamaext.PoolingNone {
 			j.Out = e.meanOfTokens(first[i], len(j.IDs))
 		} else {
-			j.Out = embeddingsSeq(e.lctx, i, e.width)
+			j.Out = llamaext.EmbeddingsSeq(e.lctx, i, e.width)
 		}
 		if j.Out == nil {
 			return errors.New("llama.cpp returned no embedding for the sequence")

@@ -51,20 +51,21 @@ func (r *Runner) failAll(err error) {
 	incoming := r.incoming
 	r.incoming = nil
 	r.mu.Unlock()
-	for _, seq := range incoming {
+	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
+		seq.state = stateDone
 		seq.finish("", err)
 		r.free <- struct{}{}
 	}
 	for _, seq := range r.active {
-		seq.finish("", err)
-		r.release(seq)
+		r.end(seq, "", err)
 	}
 	r.active = nil
 }
 
-// end finishes seq and frees its slot; the caller removes it from r.active.
+// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot. compact
+// then drops seq from r.active.
 func (r *Runner) end(seq *sequence, reason string, err error) {
-	seq.doneReason = reason
+	seq.state = stateDone
 	seq.finish(reason, err)
 	r.release(seq)
 }
@@ -73,16 +74,13 @@ func (r *Runner) end(seq *sequence, reason string, err error) {
 func (r *Runner) step(batch *llamacpp.Batch) {
 	batch.Clear()
 	now := time.Now()
-	live := r.active[:0]
 	for _, seq := range r.active {
 		seq.batched = 0
-		if seq.ctx.Err() != nil {
-			r.end(seq, "", seq.ctx.Err())
-			continue
+		if err := seq.ctx.Err(); err != nil {
+			r.end(seq, "", err)
 		}
-		live = append(live, seq)
 	}
-	r.active = live
+	r.compact()
 	if len(r.active) == 0 {
 		return
 	}
@@ -90,11 +88,11 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	// Generating sequences first: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if len(seq.pending) != 1 || seq.numDecoded == 0 {
+		if seq.state != stateGenerating {
 			continue
 		}
 		if len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
-			seq.doneReason = "length"
+			r.end(seq, "length", nil)
 			continue
 		}
 		batch.Add(seq.pending[0], nil, len(seq.slot.tokens), true, seq.slot.id)
@@ -105,7 +103,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.numDecoded > 0 || seq.doneReason != "" || len(seq.pending) == 0 {
+		if seq.state != statePrefilling {
 			continue
 		}
 		if budget <= 0 {
@@ -134,7 +132,6 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 			for _, seq := range r.active {
 				if seq.batched > 0 {
 					r.end(seq, "", err)
-					seq.doneReason = "error"
 				}
 			}
 			r.compact()
@@ -143,12 +140,6 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	}
 
 	for _, seq := range r.active {
-		if seq.doneReason != "" {
-			if seq.doneReason == "length" {
-				r.end(seq, "length", nil)
-			}
-			continue
-		}
 		if seq.batched == 0 {
 			continue
 		}
@@ -177,7 +168,7 @@ func (r *Runner) batchedSequences() int {
 func (r *Runner) compact() {
 	live := r.active[:0]
 	for _, seq := range r.active {
-		if seq.slot.seq == seq {
+		if seq.state != stateDone {
 			live = append(live, seq)
 		}
 	}
@@ -213,4 +204,5 @@ func (r *Runner) sample(seq *sequence) {
 		return
 	}
 	seq.pending = []int{tok}
+	seq.state = stateGenerating
 }

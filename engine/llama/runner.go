@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	llamacpp "github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
@@ -77,7 +77,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	}
 	for _, a := range adapters {
 		if err := m.ApplyLoraFromFile(lctx, a, 1.0, cfg.NumThread); err != nil {
-			freeContext(lctx)
+			llamaext.FreeContext(lctx)
 			llamacpp.FreeModel(m)
 			return nil, fmt.Errorf("applying adapter %s: %w", a, err)
 		}
@@ -115,7 +115,7 @@ func (r *Runner) Close() error {
 		r.cond.Broadcast()
 		r.mu.Unlock()
 		<-r.done
-		freeContext(r.lctx)
+		llamaext.FreeContext(r.lctx)
 		llamacpp.FreeModel(r.model)
 	})
 	return nil
@@ -159,7 +159,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 		r.free <- struct{}{}
 		return nil, ErrRunnerClosed
 	}
-	seq.queued = time.Now()
+	seq.state = stateQueued
 	r.incoming = append(r.incoming, seq)
 	r.cond.Signal()
 	r.mu.Unlock()

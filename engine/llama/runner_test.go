@@ -15,6 +15,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 	llamacpp "github.com/ollama/ollama/llama"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/models"
@@ -92,16 +93,57 @@ func TestGenerateNumPredictAndMetrics(t *testing.T) {
 	}
 }
 
+// reusedTokens reads hearth_prefix_cache_reused_tokens_total as /metrics reports it: the prompt tokens
+// whose KV came from a slot's cache instead of being evaluated, over every runner in the test binary.
+func reusedTokens(t testing.TB) int {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(engine.MetricsCollectors(nil)...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "hearth_prefix_cache_reused_tokens_total" {
+			return int(f.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	t.Fatal("no hearth_prefix_cache_reused_tokens_total metric")
+	return 0
+}
+
+// tokens tokenizes text as Generate does.
+func tokens(t testing.TB, r *Runner, text string) []int {
+	t.Helper()
+	toks, err := r.Tokenize(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
+}
+
 func TestGreedyIsDeterministicAndPrefixCacheIsExact(t *testing.T) {
 	r := openTiny(t, 2, 512)
-	req := engine.GenerateRequest{Prompt: "The quick brown fox jumps over the lazy dog", Options: greedy(24)}
-	a, _ := collect(t, r, t.Context(), req)
+	// The prompt is longer than the reply, so the slot it leaves behind is mostly prompt and the repeat is
+	// given that slot (chooseSlot) rather than the empty one.
+	prompt := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 3)
+	req := engine.GenerateRequest{Prompt: prompt, Options: greedy(24)}
+	before := reusedTokens(t)
+	a, first := collect(t, r, t.Context(), req)
+	if reused := reusedTokens(t) - before; reused != 0 {
+		t.Fatalf("the first request reused %d tokens from a fresh runner's empty slots", reused)
+	}
+	before = reusedTokens(t)
 	b, last := collect(t, r, t.Context(), req) // served from the cached prefix
 	if a != b {
 		t.Fatalf("second run differs with a cached prefix:\n%q\n%q", a, b)
 	}
-	if last.PromptEvalCount == 0 {
-		t.Error("prompt_eval_count should count cached tokens too")
+	// Every prompt token but the last, whose logits the first sampling needs, comes from the slot's cache.
+	if reused, want := reusedTokens(t)-before, first.PromptEvalCount-1; reused != want {
+		t.Errorf("the repeated prompt reused %d cached tokens, want %d of its %d", reused, want, first.PromptEvalCount)
+	}
+	if last.PromptEvalCount != first.PromptEvalCount {
+		t.Errorf("prompt_eval_count %d with a cached prefix, %d without: it should count cached tokens too", last.PromptEvalCount, first.PromptEvalCount)
 	}
 }
 
@@ -121,12 +163,21 @@ func TestPrefixCopiedAcrossSlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-busy // first chunk: it is generating
+	before := reusedTokens(t)
 	got, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: greedy(16)})
+	reused := reusedTokens(t) - before
 	cancel()
 	for range busy {
 	}
 	if got != want {
 		t.Fatalf("output with a copied prefix differs:\n%q\n%q", got, want)
+	}
+	// The idle slot held nothing of the prompt: all it reused came over from the busy slot, which holds at
+	// least the prompt they share.
+	prompt := tokens(t, r, long+"The end")
+	shared := commonPrefix(tokens(t, r, long+"The"), prompt)
+	if reused < shared || reused > len(prompt)-1 {
+		t.Errorf("reused %d cached tokens, want the %d the busy slot shares (up to %d)", reused, shared, len(prompt)-1)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 // sequence is one request being generated. The decode loop owns every field once the sequence is queued.
 type sequence struct {
 	ctx     context.Context
+	state   seqState
 	prompt  []int // every prompt token, after truncation
 	pending []int // tokens to evaluate next: the rest of the prompt, then the last sampled token
 	slot    *slot
@@ -39,11 +40,9 @@ type sequence struct {
 	out          *outQueue
 
 	// Metrics.
-	queued      time.Time
 	started     time.Time // first step that evaluated this sequence
 	firstToken  time.Time
 	numDecoded  int
-	doneReason  string
 	promptCount int
 }
 

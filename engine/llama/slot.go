@@ -54,6 +54,7 @@ func (r *Runner) assign(seq *sequence) {
 	seq.slot = dst
 	seq.pending = seq.prompt[keep:]
 	seq.promptCount = len(seq.prompt)
+	seq.state = statePrefilling
 }
 
 // chooseSlot picks the idle slot for prompt and the slot (any, busy included) holding its longest cached

@@ -3,38 +3,16 @@
 // It knows nothing of HTTP.
 package llama
 
-/*
-#include <stddef.h>
-
-// Prototypes of ggml's backend registry functions (compiled into the binary by the llama package), with
-// opaque handles: only what is needed to read the features of the device llama.cpp computes on.
-typedef struct { const char * name; const char * value; } hearth_feature;
-typedef hearth_feature * (*hearth_get_features_fn)(void * reg);
-size_t ggml_backend_dev_count(void);
-void * ggml_backend_dev_get(size_t index);
-void * ggml_backend_dev_backend_reg(void * device);
-const char * ggml_backend_reg_name(void * reg);
-void * ggml_backend_reg_get_proc_address(void * reg, const char * name);
-
-// hearth_device_features returns the feature list of device i's backend, or NULL.
-static hearth_feature * hearth_device_features(size_t i, const char ** reg_name) {
-	void * reg = ggml_backend_dev_backend_reg(ggml_backend_dev_get(i));
-	*reg_name = ggml_backend_reg_name(reg);
-	hearth_get_features_fn fn = (hearth_get_features_fn) ggml_backend_reg_get_proc_address(reg, "ggml_backend_get_features");
-	return fn ? fn(reg) : NULL;
-}
-*/
-import "C"
-
 import (
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
-	"unsafe"
 
 	llamacpp "github.com/ollama/ollama/llama"
 	ggml "github.com/ollama/ollama/ml/backend/ggml/ggml/src"
+
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // SystemInfo is what the loaded ggml backends report about this machine.
@@ -72,37 +50,37 @@ var (
 // Init loads ggml's CPU backends and initialises llama.cpp once per process. libraryPath is a list of
 // folders (filepath.ListSeparator-separated) holding libggml-cpu-*.so; the best variant for this CPU
 // is picked from them. When empty, OLLAMA_LIBRARY_PATH or <executable>/../lib/ollama is used, as in
-// Ollama. ggml only loads from folders whose path contains lib/ollama.
+// Ollama. ggml only loads from folders whose path contains lib/ollama. Later calls return the first
+// call's result whatever their libraryPath.
 func Init(libraryPath string) SystemInfo {
 	initOnce.Do(func() {
-		if libraryPath != "" {
-			os.Setenv("OLLAMA_LIBRARY_PATH", libraryPath)
-		}
-		llamacpp.BackendInit()
-		initInfo = SystemInfo{LibraryPath: ggml.LibPaths(), Backends: deviceFeatures()}
+		withLibraryPath(libraryPath, llamacpp.BackendInit)
+		initInfo = SystemInfo{LibraryPath: ggml.LibPaths(), Backends: llamaext.DeviceFeatures()}
 	})
 	return initInfo
 }
 
-// deviceFeatures reads the features of each backend in device order, keeping the first backend of each
-// name: llama.cpp computes on the first CPU device, which is the best loaded variant; the statically
-// linked fallback CPU backend comes after it.
-func deviceFeatures() map[string]map[string]string {
-	out := map[string]map[string]string{}
-	for i := C.size_t(0); i < C.ggml_backend_dev_count(); i++ {
-		var name *C.char
-		f := C.hearth_device_features(i, &name)
-		reg := C.GoString(name)
-		if _, seen := out[reg]; seen || f == nil {
-			continue
-		}
-		features := map[string]string{}
-		for p := f; p.name != nil; p = (*C.hearth_feature)(unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof(*p))) {
-			features[C.GoString(p.name)] = C.GoString(p.value)
-		}
-		out[reg] = features
+// withLibraryPath runs load, which loads ggml's backends, with OLLAMA_LIBRARY_PATH set to libraryPath
+// (unless it is empty), and restores the variable afterwards. The environment is the only way to hand
+// ggml the folders: Ollama's loader (ml/backend/ggml/ggml/src.OnceLoad, run by llama.BackendInit) takes no
+// argument and reads only that variable, once. Loading the folders ourselves instead would load them a
+// second time when OnceLoad falls back to <executable>/../lib/ollama, the release layout.
+func withLibraryPath(libraryPath string, load func()) {
+	if libraryPath == "" {
+		load()
+		return
 	}
-	return out
+	const name = "OLLAMA_LIBRARY_PATH"
+	old, had := os.LookupEnv(name)
+	os.Setenv(name, libraryPath)
+	defer func() {
+		if had {
+			os.Setenv(name, old)
+		} else {
+			os.Unsetenv(name)
+		}
+	}()
+	load()
 }
 
 // DefaultLibraryPath is where hearth looks for the CPU backends when the user named none: next to the

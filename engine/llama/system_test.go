@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"testing"
@@ -46,5 +47,29 @@ func TestInitLoadsBestBackend(t *testing.T) {
 		if !slices.Contains(features, "AVX2") {
 			t.Errorf("CPU has AVX2 but the loaded backend does not use it: %v", features)
 		}
+	}
+}
+
+// TestWithLibraryPathHandsGGMLThePathOnlyWhileLoading checks that ggml's loader sees the library path hearth
+// was configured with, and that the process environment is as it was once the backends are loaded.
+func TestWithLibraryPathHandsGGMLThePathOnlyWhileLoading(t *testing.T) {
+	t.Setenv("OLLAMA_LIBRARY_PATH", "/from/the/environment")
+	seen := ""
+	withLibraryPath("/configured/lib/ollama", func() { seen = os.Getenv("OLLAMA_LIBRARY_PATH") })
+	if seen != "/configured/lib/ollama" {
+		t.Errorf("the loader saw OLLAMA_LIBRARY_PATH=%q, want the configured path", seen)
+	}
+	if got := os.Getenv("OLLAMA_LIBRARY_PATH"); got != "/from/the/environment" {
+		t.Errorf("after loading OLLAMA_LIBRARY_PATH=%q, want it restored", got)
+	}
+	withLibraryPath("", func() { seen = os.Getenv("OLLAMA_LIBRARY_PATH") })
+	if seen != "/from/the/environment" {
+		t.Errorf("with no configured path the loader saw %q, want the environment's", seen)
+	}
+
+	os.Unsetenv("OLLAMA_LIBRARY_PATH")
+	withLibraryPath("/configured/lib/ollama", func() {})
+	if _, set := os.LookupEnv("OLLAMA_LIBRARY_PATH"); set {
+		t.Error("OLLAMA_LIBRARY_PATH is left set after loading; it was unset before")
 	}
 }
