@@ -26,7 +26,7 @@ var (
 
 // hearthBinary builds cmd/hearth once per test run, with the build settings of scripts/env.sh that the
 // Makefile exports, so it reuses the Go build cache.
-func hearthBinary(t *testing.T) string {
+func hearthBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hearth-bin-")
@@ -78,7 +78,7 @@ func (p *hearthProcess) Stop() error {
 	}
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -90,7 +90,7 @@ func freePort(t *testing.T) string {
 
 // startHearth runs `hearth serve` on a free loopback port with a fresh model store, plus env (KEY=VALUE),
 // and waits until it answers. The process is stopped when the test ends.
-func startHearth(t *testing.T, env ...string) *hearthProcess {
+func startHearth(t testing.TB, env ...string) *hearthProcess {
 	t.Helper()
 	bin := hearthBinary(t)
 	addr := freePort(t)

@@ -14,9 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/hearthlink/hearth/handlers"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 	"github.com/hearthlink/hearth/registry/registrytest"
@@ -80,19 +77,7 @@ func wants(t testing.TB, what, out string, pieces ...string) {
 	}
 }
 
-// startHearthHandler serves hearth's HTTP handler over a fresh store on a free loopback port.
-func startHearthHandler(t testing.TB) (*registry.Store, string) {
-	t.Helper()
-	store, err := registry.Open(t.TempDir(), registry.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store}))
-	t.Cleanup(srv.Close)
-	return store, strings.TrimPrefix(srv.URL, "http://")
-}
-
-// TestOllamaCLIManagesModels drives hearth with the real ollama CLI: create from a GGUF Modelfile,
+// TestOllamaCLIManagesModels drives a real `hearth serve` with the real ollama CLI: create from a GGUF Modelfile,
 // list, show, cp, push to and pull from a real registry, rm, and the errors it prints.
 func TestOllamaCLIManagesModels(t *testing.T) {
 	bin := ollamaCLI(t)
@@ -101,8 +86,8 @@ func TestOllamaCLIManagesModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := registrytest.StartDistribution(t)
-	_, host := startHearthHandler(t)
-	c := cli{t: t, bin: bin, host: host, home: t.TempDir()}
+	h := startHearth(t)
+	c := cli{t: t, bin: bin, host: strings.TrimPrefix(h.URL, "http://"), home: t.TempDir()}
 
 	dir := t.TempDir()
 	if err := os.Symlink(gguf, filepath.Join(dir, "tiny.gguf")); err != nil {
@@ -164,8 +149,8 @@ MESSAGE assistant hi there
 	}
 }
 
-// TestOllamaPullsFromHearth runs the reference `ollama serve` and has it pull a model from hearth's
-// read-only registry, as a fleet machine running Ollama would; the store Ollama writes is then read
+// TestOllamaPullsFromHearth runs the reference `ollama serve` and has it pull a model from the read-only
+// registry of a real `hearth serve`, as a fleet machine running Ollama would; the store Ollama writes is then read
 // by hearth.
 func TestOllamaPullsFromHearth(t *testing.T) {
 	bin := ollamaCLI(t)
@@ -173,7 +158,7 @@ func TestOllamaPullsFromHearth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, hearthHost := startHearthHandler(t)
+	hearthHost := strings.TrimPrefix(startHearth(t).URL, "http://")
 	c := cli{t: t, bin: bin, host: hearthHost, home: t.TempDir()}
 	dir := t.TempDir()
 	modelfile := filepath.Join(dir, "Modelfile")
@@ -257,7 +242,7 @@ func BenchmarkModelRoutes(b *testing.B) {
 	}
 	modelfile := filepath.Join(b.TempDir(), "Modelfile")
 	os.WriteFile(modelfile, []byte("FROM "+gguf+"\nPARAMETER temperature 0.7\nSYSTEM benchmark\n"), 0o644)
-	_, hearthHost := startHearthHandler(b)
+	hearthHost := strings.TrimPrefix(startHearth(b).URL, "http://")
 	ollamaHost, _, home := startOllamaServe(b, bin)
 	servers := []struct{ name, host string }{{"hearth", hearthHost}, {"ollama", ollamaHost}}
 	for _, srv := range servers {

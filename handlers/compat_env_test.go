@@ -35,8 +35,9 @@ const weatherCallSchema = `{"type":"object","properties":{"name":{"type":"string
 const weatherTool = `{"type":"function","function":{"name":"get_weather","description":"Current weather in a city",` +
 	`"parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}`
 
-// newCompatEnv starts a server with "tiny" (tiny-llama, ChatML), "tools" (tiny-llama with toolTemplate)
-// and "bert" (a GGUF embedding model) for the OpenAI- and Anthropic-compatible routes.
+// newCompatEnv starts a server with "tiny" (tiny-llama, ChatML), "tools" (tiny-llama with toolTemplate),
+// "plain" (tiny-llama with plainChatTemplate) and "bert" (a GGUF embedding model) for the OpenAI- and
+// Anthropic-compatible routes.
 func newCompatEnv(t testing.TB) *inferEnv {
 	t.Helper()
 	e := newInferEnv(t, engine.Config{}, nil)
@@ -50,6 +51,7 @@ func newCompatEnv(t testing.TB) *inferEnv {
 		t.Fatal(err)
 	}
 	e.importGGUF("tools", path, nil, tb.Layer(registry.MediaTypeTemplate))
+	e.importPlainChat("plain")
 	e.importTiny("bert", "bert-embed")
 	return e
 }

@@ -125,6 +125,40 @@ func (e *inferEnv) importVariant(name string, pad int) {
 	e.importGGUF(name, p, nil)
 }
 
+// plainChatTemplate renders a chat as its messages' text, joined by spaces: no role markers, so a model's
+// greedy answer continues that text and differs from message to message.
+const plainChatTemplate = `{{ range $i, $m := .Messages }}{{ if $i }} {{ end }}{{ $m.Content }}{{ end }}`
+
+// importPlainChat imports tiny-llama with plainChatTemplate as name.
+func (e *inferEnv) importPlainChat(name string) {
+	e.t.Helper()
+	path, err := models.Ensure(context.Background(), "", "tiny-llama")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tb, err := e.store.WriteBlob(context.Background(), strings.NewReader(plainChatTemplate), "")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.importGGUF(name, path, nil, tb.Layer(registry.MediaTypeTemplate))
+}
+
+// assertDistinct fails unless the texts answering different requests (by request) are non-blank and differ
+// from one another: a test comparing answers proves nothing when every request gets the same text.
+func assertDistinct(t testing.TB, texts map[string]string) {
+	t.Helper()
+	byText := map[string]string{}
+	for req, text := range texts {
+		if strings.TrimSpace(text) == "" {
+			t.Errorf("%q answered blank text %q", req, text)
+		}
+		if other, ok := byText[text]; ok {
+			t.Errorf("%q and %q answered the same text %q", req, other, text)
+		}
+		byText[text] = req
+	}
+}
+
 // ps returns the names /api/ps lists.
 func (e *inferEnv) ps() []string {
 	e.t.Helper()

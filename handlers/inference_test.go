@@ -45,20 +45,30 @@ func TestGenerateStreamingFinalChunk(t *testing.T) {
 		}
 	}
 
-	// Non-streaming returns the same text in one object.
-	var streamed strings.Builder
-	for _, c := range chunks {
-		streamed.WriteString(c.Response)
+	// Non-streaming returns the same text in one object. Raw prompts, so that the text depends on the prompt
+	// (tiny-llama's templated greedy output is mostly newlines whatever the prompt) and a request answered
+	// with another's text would show.
+	texts := map[string]string{}
+	for _, p := range []string{"Hello", "Hello there"} {
+		var streamed strings.Builder
+		var last api.GenerateResponse
+		err = e.client.Generate(t.Context(), &api.GenerateRequest{Model: "tiny", Prompt: p, Raw: true, Options: greedyOpts(10)},
+			func(r api.GenerateResponse) error { streamed.WriteString(r.Response); last = r; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		var one []api.GenerateResponse
+		err = e.client.Generate(t.Context(), &api.GenerateRequest{Model: "tiny", Prompt: p, Raw: true, Options: greedyOpts(10), Stream: ptr(false)},
+			func(r api.GenerateResponse) error { one = append(one, r); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(one) != 1 || one[0].Response != streamed.String() || !one[0].Done || one[0].EvalCount != last.EvalCount {
+			t.Fatalf("%q non-streaming %+v, want text %q", p, one, streamed.String())
+		}
+		texts[p] = streamed.String()
 	}
-	var one []api.GenerateResponse
-	err = e.client.Generate(t.Context(), &api.GenerateRequest{Model: "tiny", Prompt: "Hello", Options: greedyOpts(10), Stream: ptr(false)},
-		func(r api.GenerateResponse) error { one = append(one, r); return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(one) != 1 || one[0].Response != streamed.String() || !one[0].Done || one[0].EvalCount != last.EvalCount {
-		t.Fatalf("non-streaming %+v, want text %q", one, streamed.String())
-	}
+	assertDistinct(t, texts)
 }
 
 func TestChatStreamingAndNot(t *testing.T) {
@@ -89,6 +99,28 @@ func TestChatStreamingAndNot(t *testing.T) {
 	if len(one) != 1 || one[0].Message.Content != text.String() {
 		t.Fatalf("non-streaming %+v, want %q", one, text.String())
 	}
+	// The same through a template that passes the messages through as they are: ChatML makes tiny-llama's
+	// greedy output mostly newlines whatever the message, this makes it depend on the message, so a
+	// mixed-up answer would show.
+	e.importPlainChat("plain")
+	texts := map[string]string{}
+	for _, msg := range []string{"Hello there", "Once upon a time"} {
+		req := &api.ChatRequest{Model: "plain", Messages: []api.Message{{Role: "user", Content: msg}}, Options: greedyOpts(12)}
+		var streamed strings.Builder
+		if err := e.client.Chat(t.Context(), req, func(r api.ChatResponse) error { streamed.WriteString(r.Message.Content); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		req.Stream = ptr(false)
+		var one []api.ChatResponse
+		if err := e.client.Chat(t.Context(), req, func(r api.ChatResponse) error { one = append(one, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(one) != 1 || one[0].Message.Content != streamed.String() {
+			t.Fatalf("%q non-streaming %+v, want %q", msg, one, streamed.String())
+		}
+		texts[msg] = streamed.String()
+	}
+	assertDistinct(t, texts)
 	// The rendered prompt uses the GGUF's ChatML template.
 	req.DebugRenderOnly = true
 	if err := e.client.Chat(t.Context(), req, func(r api.ChatResponse) error {
@@ -252,25 +284,29 @@ func TestEvictionByRules(t *testing.T) {
 	}
 }
 
+// Concurrent clients each get the text a lone request gets. Raw prompts whose greedy continuations all
+// differ, so an answer delivered to the wrong client would not match.
 func TestConcurrentClientsMatchSequential(t *testing.T) {
 	e := newInferEnv(t, engine.Config{NumParallel: 4}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	prompts := []string{"One", "Two words", "Three little words", "Four", "Five five", "Six", "Seven seas", "Eight"}
 	want := make([]string, len(prompts))
+	sequential := map[string]string{}
 	for i, p := range prompts {
-		text, _, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: p, Options: greedyOpts(16)})
+		text, _, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: p, Raw: true, Options: greedyOpts(16)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[i] = text
+		want[i], sequential[p] = text, text
 	}
+	assertDistinct(t, sequential)
 	got := make([]string, len(prompts))
 	errs := make([]error, len(prompts))
 	var wg sync.WaitGroup
 	for i, p := range prompts {
 		wg.Go(func() {
 			var last api.GenerateResponse
-			got[i], last, errs[i] = e.generate(&api.GenerateRequest{Model: "tiny", Prompt: p, Options: greedyOpts(16)})
+			got[i], last, errs[i] = e.generate(&api.GenerateRequest{Model: "tiny", Prompt: p, Raw: true, Options: greedyOpts(16)})
 			if errs[i] == nil && !last.Done {
 				t.Errorf("client %d: stream did not finish", i)
 			}

@@ -307,7 +307,7 @@ func TestOpenAIModels(t *testing.T) {
 	for _, m := range list.Data {
 		ids[m.Id] = m
 	}
-	if r.status != 200 || list.Object != "list" || len(list.Data) != 3 {
+	if r.status != 200 || list.Object != "list" || len(list.Data) != 4 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 	if m, ok := ids["tiny:latest"]; !ok || m.Object != "model" || m.OwnedBy != "library" || m.Created == 0 {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -45,8 +46,30 @@ func TestQ4KMTypesFollowLlamaQuantize(t *testing.T) {
 	}
 }
 
-// TestBenchLlama generates the 640 MB benchmark model, which takes about a minute; it runs only with
-// HEARTH_TEST_BENCH_MODEL=1.
+// benchLlamaSmall is bench-llama at a size CI can generate in seconds: TinyLlama's 22 layers (so Q4_K_M's
+// choice of Q6_K layers is the same), its 8:1 grouped-query attention, the Llama 2 vocabulary, with the
+// smallest widths the K-quants take (rows of 256). Same builder, writer and quantizers as bench-llama.
+func benchLlamaSmall() llamaModel {
+	m := benchLlama
+	m.embd, m.ffn, m.heads, m.kvHeads = 256, 512, 8, 1
+	return m
+}
+
+// TestBenchLlamaSmall generates bench-llama's small twin and checks what bench-llama promises: TinyLlama's
+// metadata and tensor types as llama-quantize writes Q4_K_M, and a model llama.cpp loads and evaluates to
+// finite logits.
+func TestBenchLlamaSmall(t *testing.T) {
+	m := benchLlamaSmall()
+	path := filepath.Join(t.TempDir(), "bench-llama-small.gguf")
+	if err := m.write(t.Context(), path, recipes["bench-llama"].Seed); err != nil {
+		t.Fatal(err)
+	}
+	checkBenchLlama(t, m, path)
+}
+
+// TestBenchLlama generates the 640 MB benchmark model itself, which takes about a minute, and checks it
+// streams tensors rather than holding the model; it runs only with HEARTH_TEST_BENCH_MODEL=1
+// (TestBenchLlamaSmall covers the same code in CI).
 func TestBenchLlama(t *testing.T) {
 	if os.Getenv("HEARTH_TEST_BENCH_MODEL") != "1" {
 		t.Skip("set HEARTH_TEST_BENCH_MODEL=1 to generate the 640 MB benchmark model")
@@ -65,32 +88,48 @@ func TestBenchLlama(t *testing.T) {
 	if peak > 1<<30 {
 		t.Errorf("generation peaked at %d MB resident; it should stream tensors, not hold the model", peak>>20)
 	}
+	checkBenchLlama(t, benchLlama, path)
+	if params := decodeGGUF(t, path).KV().ParameterCount(); params < 1_000_000_000 || params > 1_200_000_000 {
+		t.Errorf("%d parameters, want TinyLlama's 1.1 billion", params)
+	}
+}
 
+// checkBenchLlama checks a generated bench-llama of m's shape at path: metadata, the Llama 2 vocabulary,
+// Q4_K_M's tensor types, the parameter count of m's shape, and a prompt llama.cpp evaluates to finite
+// logits.
+func checkBenchLlama(t *testing.T, m llamaModel, path string) {
+	t.Helper()
 	g := decodeGGUF(t, path)
 	kv := g.KV()
-	if kv.Architecture() != "llama" || kv.ContextLength() != 2048 || kv.EmbeddingLength() != 2048 || kv.BlockCount() != 22 ||
+	if kv.Architecture() != "llama" || kv.ContextLength() != 2048 || kv.EmbeddingLength() != uint64(m.embd) ||
+		kv.BlockCount() != 22 || kv.HeadCountMax() != uint64(m.heads) || kv.HeadCountKVMax() != uint64(m.kvHeads) ||
 		kv.ChatTemplate() != chatMLTemplate || kv.FileType() != ggml.FileTypeQ4_K_M {
-		t.Errorf("metadata: arch %s ctx %d embd %d layers %d file type %v template %q",
-			kv.Architecture(), kv.ContextLength(), kv.EmbeddingLength(), kv.BlockCount(), kv.FileType(), kv.ChatTemplate())
+		t.Errorf("metadata: arch %s ctx %d embd %d layers %d heads %d/%d file type %v template %q",
+			kv.Architecture(), kv.ContextLength(), kv.EmbeddingLength(), kv.BlockCount(), kv.HeadCountMax(),
+			kv.HeadCountKVMax(), kv.FileType(), kv.ChatTemplate())
 	}
 	if n := len(kv.Strings("tokenizer.ggml.tokens")); n != 32000 {
 		t.Errorf("%d tokens, want 32000", n)
 	}
 	counts := map[string]int{}
+	var params uint64
 	for _, ts := range g.Tensors().Items() {
 		counts[ggml.TensorType(ts.Kind).String()]++
+		params += ts.Elements()
 	}
 	// 22 layers x 7 matrices + token_embd + output; 10 attn_v, 10 ffn_down and output are Q6_K.
 	if counts["Q6_K"] != 21 || counts["Q4_K"] != 22*7+2-21 || counts["F32"] != 22*2+1 {
 		t.Errorf("tensor types %v", counts)
 	}
-	if params := kv.ParameterCount(); params < 1_000_000_000 || params > 1_200_000_000 {
-		t.Errorf("%d parameters, want TinyLlama's 1.1 billion", params)
+	embd, kvDim, ffn := uint64(m.embd), uint64(m.embd/m.heads*m.kvHeads), uint64(m.ffn)
+	want := 2*32000*embd + embd + 22*(2*embd+2*embd*embd+2*embd*kvDim+3*embd*ffn)
+	if params != want || kv.ParameterCount() != want {
+		t.Errorf("%d parameters in the tensors, %d in the metadata; want %d", params, kv.ParameterCount(), want)
 	}
 
-	m, _ := loadGenerated(t, path)
-	lctx := newContext(t, m, 512, 512, 1, runtime.NumCPU())
-	tokens, err := m.Tokenize("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", true, true)
+	model, _ := loadGenerated(t, path)
+	lctx := newContext(t, model, 512, 512, 1, runtime.NumCPU())
+	tokens, err := model.Tokenize("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", true, true)
 	if err != nil {
 		t.Fatal(err)
 	}

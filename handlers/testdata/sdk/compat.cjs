@@ -1,6 +1,7 @@
 // Drives hearth's OpenAI- and Anthropic-compatible routes with the official `openai` and
 // `@anthropic-ai/sdk` npm packages. Run by TestOfficialSDKs (handlers/sdk_test.go) with NODE_PATH pointing
 // at the installed SDKs and BASE_URL at the server; models: "tiny" (chat), "tools" (chat with tools),
+// "plain" (chat whose template passes the messages' text through, so greedy answers differ per message),
 // "bert" (embeddings). Prints one JSON line per check: {"name","ok","detail"}; exits 1 if any failed.
 'use strict';
 
@@ -30,11 +31,19 @@ const weatherCallSchema = {
   required: ['name', 'arguments'],
 };
 // OpenAI requests carry a seed: sampled text is reproducible and, unlike greedy output of a random
-// model, not just newlines. The Responses and Messages translations drop seeds, so those are greedy.
+// model through ChatML, not just newlines. The Responses and Messages translations drop seeds, so those
+// are greedy, on "plain".
 const user = [{ role: 'user', content: 'Hello there' }];
+const otherUser = [{ role: 'user', content: 'Once upon a time' }];
 
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
+}
+
+// distinct asserts that the answer compared between stream and non-stream is not blank and differs from
+// the answer to another request, so the comparison would catch a mixed-up answer.
+function distinct(text, other) {
+  assert(text.trim() !== '' && text !== other, `answers to different requests: ${JSON.stringify(text)} and ${JSON.stringify(other)}`);
 }
 
 const checks = {
@@ -69,6 +78,8 @@ const checks = {
     }
     const one = await oai.chat.completions.create({ model: 'tiny', messages: user, max_tokens: 8, seed: 42 });
     assert(text === one.choices[0].message.content, `streamed ${JSON.stringify(text)} vs ${JSON.stringify(one.choices[0].message.content)}`);
+    const other = await oai.chat.completions.create({ model: 'tiny', messages: otherUser, max_tokens: 8, seed: 42 });
+    distinct(text, other.choices[0].message.content);
     assert(finish === 'length' && usage && usage.completion_tokens === 8, `finish ${finish} usage ${JSON.stringify(usage)}`);
     return `${n} chunks`;
   },
@@ -154,13 +165,15 @@ const checks = {
     let text = '';
     for await (const ch of stream) text += ch.choices[0] ? ch.choices[0].text : '';
     assert(text === r.choices[0].text, `streamed ${JSON.stringify(text)} vs ${JSON.stringify(r.choices[0].text)}`);
+    const other = await oai.completions.create({ model: 'tiny', prompt: 'The weather', max_tokens: 6, seed: 42 });
+    distinct(text, other.choices[0].text);
     return r.choices[0].text;
   },
 
   async 'openai responses'() {
-    const r = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0 });
+    const r = await oai.responses.create({ model: 'plain', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0 });
     assert(r.object === 'response' && r.status === 'completed' && typeof r.output_text === 'string', JSON.stringify(r));
-    const stream = await oai.responses.create({ model: 'tiny', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0, stream: true });
+    const stream = await oai.responses.create({ model: 'plain', input: 'Hello there', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0, stream: true });
     const types = new Set();
     let text = '', completed = null;
     for await (const ev of stream) {
@@ -170,6 +183,8 @@ const checks = {
     }
     assert(types.has('response.created') && completed && completed.status === 'completed', [...types].join(' '));
     assert(text === r.output_text, `streamed ${JSON.stringify(text)} vs ${JSON.stringify(r.output_text)}`);
+    const other = await oai.responses.create({ model: 'plain', input: 'Once upon a time', instructions: 'Be brief.', max_output_tokens: 6, temperature: 0 });
+    distinct(text, other.output_text);
     return `${types.size} event types`;
   },
 
@@ -205,8 +220,8 @@ const checks = {
   },
 
   async 'anthropic messages stream'() {
-    const one = await ant.messages.create({ model: 'tiny', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
-    const stream = ant.messages.stream({ model: 'tiny', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
+    const one = await ant.messages.create({ model: 'plain', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
+    const stream = ant.messages.stream({ model: 'plain', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: user });
     let text = '';
     const types = new Set();
     stream.on('text', (t) => { text += t; });
@@ -214,6 +229,8 @@ const checks = {
     const final = await stream.finalMessage();
     assert(final.stop_reason === 'max_tokens' && final.content[0].type === 'text', JSON.stringify(final));
     assert(text === one.content[0].text && final.content[0].text === text, `streamed ${JSON.stringify(text)} vs ${JSON.stringify(one.content[0].text)}`);
+    const other = await ant.messages.create({ model: 'plain', max_tokens: 8, temperature: 0, system: 'Be brief.', messages: otherUser });
+    distinct(text, other.content[0].text);
     for (const t of ['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']) {
       assert(types.has(t), `no ${t} in ${[...types].join(' ')}`);
     }
