@@ -84,9 +84,9 @@ func writeHeaderOnlyGGUF(t *testing.T, arch string) string {
 	}
 	defer f.Close()
 	kv := ggml.KV{
-		"general.architecture":  arch,
+		"general.architecture":   arch,
 		arch + ".context_length": uint32(256),
-		"tokenizer.ggml.model":  "no_vocab",
+		"tokenizer.ggml.model":   "no_vocab",
 	}
 	ts := []*ggml.Tensor{{Name: "token_embd.weight", Kind: uint32(ggml.TensorTypeF32), Shape: []uint64{4},
 		WriterTo: bytes.NewReader(make([]byte, 16))}}
