@@ -101,7 +101,7 @@ func (e *ProbeError) Error() string {
 	case e.Detail != "":
 		msg += ": " + e.Detail
 	case e.LastOutput != "":
-		msg += fmt.Sprintf(" after %q", e.LastOutput)
+		msg += "; its last output: " + e.LastOutput
 	}
 	return msg
 }

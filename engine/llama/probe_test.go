@@ -83,6 +83,27 @@ func TestProbeReportsFailedAssert(t *testing.T) {
 	}
 }
 
+// A file llama.cpp refuses without crashing (a llama header without embedding_length) fails with the
+// loader's own message, not a generic "corrupt or unsupported".
+func TestProbeReportsLoaderError(t *testing.T) {
+	p := testProber("")
+	err := p.Probe(t.Context(), ProbeRequest{ModelPath: writeHeaderOnlyGGUF(t, "llama"), Config: probeConfig})
+	want := "llama.cpp could not load the model: error loading model: error loading model hyperparameters: key not found in model: llama.embedding_length"
+	if err == nil || err.Error() != want {
+		t.Errorf("Probe = %v, want %q", err, want)
+	}
+}
+
+// Embedding and reranking models go through the encoder's loader in the child, and pass.
+func TestProbeEncoders(t *testing.T) {
+	p := testProber("")
+	for _, recipe := range []string{"bert-embed", "bert-rerank"} {
+		if err := p.Probe(t.Context(), ProbeRequest{ModelPath: generated(t, recipe), Config: probeConfig}); err != nil {
+			t.Errorf("%s: %v", recipe, err)
+		}
+	}
+}
+
 // A good model is probed once, then loads in this process; later loads of it start no child. Another
 // load option that changes what llama.cpp builds (the KV cache type) is probed afresh.
 func TestProbeGoodModelOnce(t *testing.T) {
