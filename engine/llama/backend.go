@@ -40,6 +40,11 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 	if err != nil {
 		return engine.Estimate{}, err
 	}
+	if b.Prober != nil { // a file known not to load fails here, before the scheduler makes room for it
+		if known, err := b.Prober.Verdict(ProbeRequest{ModelPath: m.ModelPath, AdapterPaths: m.AdapterPaths, Config: cfg}); known && err != nil {
+			return engine.Estimate{}, err
+		}
+	}
 	numCtx := clampContext(cfg.NumCtx, f.KV())
 	fa := ml.FlashAttentionDisabled
 	if cfg.FlashAttention {

@@ -28,6 +28,9 @@ import (
 type Prober interface {
 	// Probe returns nil when req loads, or why it does not.
 	Probe(ctx context.Context, req ProbeRequest) error
+	// Verdict returns what an earlier probe of req found, without probing: known is false when req has
+	// not been probed. It lets a known-bad file fail before the scheduler unloads anything to make room.
+	Verdict(req ProbeRequest) (known bool, err error)
 }
 
 // ProbeRequest is one model load to try.
@@ -61,11 +64,13 @@ type ProcessProber struct {
 	// Logger receives a line per probe; nil is slog.Default().
 	Logger *slog.Logger
 
-	// mu is held for a whole probe: the scheduler loads one model at a time anyway, and two loads of the
-	// same new file must not both pay for a child.
-	mu       sync.Mutex
+	// probing is held for a whole probe: the scheduler loads one model at a time anyway, and two loads
+	// of the same new file must not both pay for a child.
+	probing  sync.Mutex
+	children int // children started, for tests; guarded by probing
+
+	mu       sync.Mutex // guards verdicts
 	verdicts map[string]*verdict
-	children int // children started, for tests
 }
 
 // NewProcessProber returns a ProcessProber that runs `exe ProbeCommand` with ggml's backends from
@@ -112,13 +117,9 @@ func (p *ProcessProber) Probe(ctx context.Context, req ProbeRequest) error {
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if v, ok := p.verdicts[key]; ok {
-		return v.err()
-	}
-	if v := p.readVerdict(key); v != nil {
-		p.remember(key, v)
+	p.probing.Lock()
+	defer p.probing.Unlock()
+	if v := p.lookup(key); v != nil {
 		return v.err()
 	}
 	v, err := p.runChild(ctx, req)
@@ -126,10 +127,39 @@ func (p *ProcessProber) Probe(ctx context.Context, req ProbeRequest) error {
 		return err // not a verdict on the file: the child could not run, or ctx ended
 	}
 	if v.Err == nil || !transient(v.Err) {
+		p.mu.Lock()
 		p.remember(key, v)
+		p.mu.Unlock()
 		p.writeVerdict(key, v)
 	}
 	return v.err()
+}
+
+// Verdict returns the verdict an earlier probe of req reached, in this process or, through Dir, an
+// earlier one.
+func (p *ProcessProber) Verdict(req ProbeRequest) (known bool, err error) {
+	key, err := probeKey(req)
+	if err != nil {
+		return false, err
+	}
+	if v := p.lookup(key); v != nil {
+		return true, v.err()
+	}
+	return false, nil
+}
+
+// lookup returns the verdict kept for key in memory or in Dir, or nil.
+func (p *ProcessProber) lookup(key string) *verdict {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.verdicts[key]; ok {
+		return v
+	}
+	if v := p.readVerdict(key); v != nil {
+		p.remember(key, v)
+		return v
+	}
+	return nil
 }
 
 // transient reports whether a failure may not recur: a child killed by SIGKILL was most likely stopped by

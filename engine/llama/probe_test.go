@@ -62,6 +62,10 @@ func TestProbeSurvivesLoaderCrash(t *testing.T) {
 	if err2 == nil || err2.Error() != err.Error() || p.children != 1 {
 		t.Errorf("second load: %v with %d children, want the same error without a new child", err2, p.children)
 	}
+	// The scheduler estimates before it unloads anything to make room: a known-bad file fails there.
+	if _, estErr := b.Estimate(m, probeConfig); estErr == nil || estErr.Error() != err.Error() {
+		t.Errorf("Estimate after the crash = %v, want the verdict", estErr)
+	}
 
 	restarted := testProber(dir)
 	if err3 := restarted.Probe(t.Context(), ProbeRequest{ModelPath: path, Config: probeConfig}); err3 == nil ||
