@@ -62,6 +62,9 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 	for round := range 2 { // the second round is answered from the verdicts
 		for name, want := range wants {
 			code, msg := generate(t, p.URL, name)
+			if round == 0 {
+				t.Logf("%s: %d %s", name, code, msg)
+			}
 			if code != http.StatusInternalServerError {
 				t.Errorf("round %d: generate on %s = %d %q, want 500", round, name, code, msg)
 			}

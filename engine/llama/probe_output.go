@@ -49,7 +49,7 @@ var (
 
 // describeFailure reads why a probe child failed from its stderr and exit state: the signal that killed
 // it, and the loader's own message (a ggml abort, llama.cpp's "error loading model", an uncaught C++
-// exception, the child's own error), or else the last line the loader printed before it died.
+// exception, the child's own error or panic), or else the last line the loader printed before it died.
 func describeFailure(stderr string, state *os.ProcessState) *ProbeError {
 	e := &ProbeError{Signal: killedBy(state)}
 	var abort, loadErr, exception, childErr, last string
@@ -80,6 +80,8 @@ func describeFailure(stderr string, state *os.ProcessState) *ProbeError {
 			exception = strings.TrimSpace(strings.TrimPrefix(line, "what():"))
 		case strings.HasPrefix(line, probeErrorPrefix):
 			childErr = strings.TrimPrefix(line, probeErrorPrefix)
+		case strings.HasPrefix(line, "panic: "): // a Go panic in the child, before its goroutine dump
+			childErr = line
 		}
 		if !strings.HasPrefix(line, probeErrorPrefix) {
 			last = line
