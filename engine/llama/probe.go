@@ -48,12 +48,12 @@ type ProbeRequest struct {
 const probeNumCtx = 256
 
 // ProcessProber loads each model file it has not seen in a short-lived child process (the hearth binary's
-// hidden ProbeCommand, which runs RunProbe) and remembers the verdict, so only the first load of a file
+// hidden ProbeCommand, which runs ProbeMain) and remembers the verdict, so only the first load of a file
 // pays for a child and a file that crashes llama.cpp costs one request, not the server. Verdicts are keyed
 // by the content digests of the weights and adapters and the load options that change what llama.cpp
 // builds, and kept in memory and, when Dir is set, on disk so a restart does not probe again.
 type ProcessProber struct {
-	// Command is the program and leading arguments that run RunProbe; the probe's flags and paths follow.
+	// Command is the program and leading arguments that run ProbeMain; the probe's flags and paths follow.
 	Command []string
 	// Env is added to the child's environment.
 	Env []string
