@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/hearthlink/hearth/engine/llama"
 )
 
 // version is hearth's own version; the API reports the Ollama version it is compatible with.
@@ -37,6 +39,9 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx, args)
 	case "models":
 		return modelsCmd(ctx, args)
+	case llama.ProbeCommand: // hidden: the child process in which serve tries a new model file first
+		os.Exit(llama.ProbeMain(ctx, args))
+		return nil
 	case "version", "--version", "-v":
 		fmt.Println("hearth", version)
 		return nil

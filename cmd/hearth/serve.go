@@ -51,9 +51,11 @@ func serve(ctx context.Context, args []string) error {
 	renderers.RenderImgTags = true
 	// One answer to "what is this model and what can it do", for the engine and /api/show alike.
 	facts := modelfacts.NewCache(store)
+	llamaBackend := llama.NewBackend(libPath)
+	llamaBackend.Prober = newProber(libPath, cfg.CacheDir)
 	sched := engine.NewScheduler(engine.Config{
 		Backends: []engine.Backend{
-			llama.NewBackend(libPath),
+			llamaBackend,
 			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},
 		Facts:           facts,

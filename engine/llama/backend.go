@@ -18,6 +18,10 @@ type Backend struct {
 	// LibraryPath is handed to Init before the first load ("" uses OLLAMA_LIBRARY_PATH or the release
 	// layout).
 	LibraryPath string
+	// Prober, when set, tries the first load of each model file outside the server process (see
+	// ProcessProber), so a file that crashes llama.cpp fails its request instead of the server. nil loads
+	// directly, as tests of this package do.
+	Prober Prober
 }
 
 // NewBackend returns a Backend that loads the ggml CPU backends from libraryPath (see Init).
@@ -35,6 +39,11 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 	f, size, err := decodeHeader(m.ModelPath)
 	if err != nil {
 		return engine.Estimate{}, err
+	}
+	if b.Prober != nil { // a file known not to load fails here, before the scheduler makes room for it
+		if known, err := b.Prober.Verdict(ProbeRequest{ModelPath: m.ModelPath, AdapterPaths: m.AdapterPaths, Config: cfg}); known && err != nil {
+			return engine.Estimate{}, err
+		}
 	}
 	numCtx := clampContext(cfg.NumCtx, f.KV())
 	fa := ml.FlashAttentionDisabled
@@ -72,6 +81,11 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	if cfg.NumThread <= 0 {
 		cfg.NumThread = runtime.NumCPU()
 	}
+	if b.Prober != nil {
+		if err := b.Prober.Probe(ctx, ProbeRequest{ModelPath: m.ModelPath, AdapterPaths: m.AdapterPaths, Config: cfg}); err != nil {
+			return nil, err
+		}
+	}
 	if IsEncoder(f.KV()) { // embedding and reranking models: see embed.go, which sizes its own context
 		return OpenEncoder(m.ModelPath, cfg)
 	}
@@ -79,7 +93,8 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	return Open(m.ModelPath, m.AdapterPaths, cfg)
 }
 
-// decodeHeader checks and decodes a GGUF file's header, returning it with the file's size.
+// decodeHeader checks and decodes a GGUF file's header, returning it with the file's size. A file of an
+// architecture llama.cpp does not know is an *UnsupportedArchitectureError.
 func decodeHeader(path string) (f *ggml.GGML, size int64, err error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, 0, err
@@ -101,6 +116,9 @@ func decodeHeader(path string) (f *ggml.GGML, size int64, err error) {
 	f, err = ggml.Decode(file, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
+	}
+	if err := checkArchitecture(f.KV()); err != nil {
+		return nil, 0, err
 	}
 	return f, st.Size(), nil
 }
