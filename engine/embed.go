@@ -91,7 +91,11 @@ func (s *Scheduler) Embed(ctx context.Context, m *registry.Model, req *api.Embed
 	if err := s.require(m, req.Model, CapabilityEmbedding); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +137,11 @@ func (s *Scheduler) Embeddings(ctx context.Context, m *registry.Model, req *api.
 	if err := s.require(m, req.Model, CapabilityEmbedding); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +204,11 @@ func (s *Scheduler) Classify(ctx context.Context, m *registry.Model, req *hapi.C
 	if err := s.require(m, req.Model, CapabilityClassification); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, nil, req.KeepAlive)
+	opts, err := s.Options(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +254,11 @@ func (s *Scheduler) Rerank(ctx context.Context, m *registry.Model, req *hapi.Rer
 	if err := s.require(m, req.Model, CapabilityRerank); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, nil, req.KeepAlive)
+	opts, err := s.Options(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (s *Scheduler) optionsOf(m *registry.Model) *optionsInfo {
 		return o
 	}
 	o := &optionsInfo{opts: api.DefaultOptions()}
-	o.opts.NumCtx = s.cfg.NumCtx
+	o.opts.NumCtx = s.cfg.Pipeline.NumCtx
 	o.err = setOptions(&o.opts, m.Options)
 	o.keepAlive, o.hasKeepAlive = modelKeepAlive(m)
 	mi.options.Store(o)

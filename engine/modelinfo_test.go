@@ -61,7 +61,7 @@ const chatML = "{% for message in messages %}{{'<|im_start|>' + message['role'] 
 
 func TestPromptInfoIsKeptPerModel(t *testing.T) {
 	store, m := storeModel(t, chatML, "")
-	s := NewScheduler(Config{Store: store})
+	s := NewScheduler(Config{Pipeline: PipelineConfig{Store: store}})
 	p1, err := s.promptOf(m)
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +87,7 @@ func TestPromptInfoIsKeptPerModel(t *testing.T) {
 
 func TestOptionsKeepModelDefaults(t *testing.T) {
 	store, m := storeModel(t, chatML, `{"temperature":0.25,"stop":["<|x|>"],"keep_alive":"2m"}`)
-	s := NewScheduler(Config{Store: store, NumCtx: 1024})
+	s := NewScheduler(Config{Pipeline: PipelineConfig{Store: store, NumCtx: 1024}})
 	for range 2 {
 		opts, err := s.Options(m, map[string]any{"num_predict": 7.0})
 		if err != nil {

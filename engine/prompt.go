@@ -93,8 +93,8 @@ var templates sync.Map // string -> *template.Template
 func (s *Scheduler) modelTemplate(m *registry.Model) (tmpl *template.Template, stops []string, final bool, err error) {
 	text := m.Template
 	final = true
-	if text == "" && s.cfg.Store != nil && m.ModelDigest != "" {
-		info, err := s.cfg.Store.GGUFInfo(m.ModelDigest)
+	if text == "" && s.cfg.Pipeline.Store != nil && m.ModelDigest != "" {
+		info, err := s.cfg.Pipeline.Store.GGUFInfo(m.ModelDigest)
 		final = err == nil
 		if err == nil {
 			if ct := info.KV.ChatTemplate(); ct != "" {

@@ -40,9 +40,8 @@ func newEncoderEnv(t testing.TB) *inferEnv {
 	}
 	sched := engine.NewScheduler(engine.Config{
 		Backends: []engine.Backend{llama.NewBackend(""), onnx.NewBackend("", onnx.Options{Threads: 2})},
-		Store:    store,
-		NumCtx:   512,
 		Logger:   logger,
+		Pipeline: engine.PipelineConfig{Store: store, NumCtx: 512},
 	})
 	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
 	t.Cleanup(func() {

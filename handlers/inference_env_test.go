@@ -45,9 +45,9 @@ func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *infer
 		backend = llama.NewBackend("")
 	}
 	cfg.Backends = []engine.Backend{backend}
-	cfg.Store = store
-	if cfg.NumCtx == 0 {
-		cfg.NumCtx = 512
+	cfg.Pipeline.Store = store
+	if cfg.Pipeline.NumCtx == 0 {
+		cfg.Pipeline.NumCtx = 512
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := engine.NewScheduler(cfg)
