@@ -9,15 +9,11 @@ import (
 )
 
 // PipelineConfig holds the settings of the request pipeline (Generate, Chat, Embed, ...): the defaults a
-// request's options start from. The zero value of each field picks Ollama's default (or hearth's, where
-// noted).
+// request's options start from, taken as given (DefaultConfig has hearth's).
 type PipelineConfig struct {
 	// KeepAlive is how long an idle model stays loaded when neither the request nor the model say
-	// (OLLAMA_KEEP_ALIVE); negative keeps it forever. 0 means DefaultKeepAlive; use KeepAliveZero for "unload
-	// at once".
+	// (OLLAMA_KEEP_ALIVE); 0 unloads it at once, negative keeps it forever.
 	KeepAlive time.Duration
-	// KeepAliveZero makes the default keep-alive 0 (OLLAMA_KEEP_ALIVE=0).
-	KeepAliveZero bool
 	// NumParallel is the number of sequences per model (OLLAMA_NUM_PARALLEL).
 	NumParallel int
 	// NumCtx is the default context per sequence (OLLAMA_CONTEXT_LENGTH).

@@ -14,23 +14,43 @@ import (
 	"github.com/hearthlink/hearth/registry"
 )
 
-// Defaults of Config's zero values.
+// Defaults of the settings, which hearth serve's configuration starts from (Ollama's, or hearth's where
+// noted); DefaultConfig gathers them.
 const (
 	DefaultKeepAlive       = 5 * time.Minute
 	DefaultMaxLoadedModels = 3
 	DefaultMaxQueue        = 512
 	DefaultNumCtx          = 4096
+	DefaultLoadTimeout     = 5 * time.Minute
 	// DefaultParallel is the number of sequences decoded together per model. On CPUs, batching 4
 	// sequences gives about twice the aggregate tokens per second of one (see native-engine.md) while
 	// keeping each stream's latency close to a lone one; Ollama's default is 1.
 	DefaultParallel = 4
 )
 
+// DefaultMemoryLimit is the memory loaded models may use together by default: 90% of the machine's.
+func DefaultMemoryLimit() int64 { return systemMemory() / 10 * 9 }
+
+// DefaultConfig returns every setting at its default, without backends.
+func DefaultConfig() Config {
+	return Config{
+		MaxLoadedModels: DefaultMaxLoadedModels,
+		MaxQueue:        DefaultMaxQueue,
+		MemoryLimit:     DefaultMemoryLimit(),
+		LoadTimeout:     DefaultLoadTimeout,
+		Pipeline: PipelineConfig{
+			KeepAlive:   DefaultKeepAlive,
+			NumParallel: DefaultParallel,
+			NumCtx:      DefaultNumCtx,
+		},
+	}
+}
+
 // forever is how a negative keep-alive is stored, as in Ollama.
 const forever = time.Duration(math.MaxInt64)
 
 // Config tunes a Scheduler: which backends run models and how many models, how much memory and how many
-// waiting requests it allows. The zero value of each field picks Ollama's default (or hearth's, where noted).
+// waiting requests it allows. The Scheduler takes the values as given; start from DefaultConfig.
 type Config struct {
 	// Backends are asked in order which one runs a model.
 	Backends []Backend
@@ -38,7 +58,7 @@ type Config struct {
 	MaxLoadedModels int
 	// MaxQueue caps the requests waiting for a model to load (OLLAMA_MAX_QUEUE).
 	MaxQueue int
-	// MemoryLimit is the memory all loaded models may use together, in bytes; 0 is 90% of the machine's.
+	// MemoryLimit is the memory all loaded models may use together, in bytes.
 	MemoryLimit int64
 	// LoadTimeout bounds one model load; 0 is no bound (OLLAMA_LOAD_TIMEOUT).
 	LoadTimeout time.Duration
@@ -99,29 +119,8 @@ type loadedModel struct {
 	gone      chan struct{}
 }
 
-// NewScheduler returns a Scheduler with cfg's defaults filled in.
+// NewScheduler returns a Scheduler with cfg as given.
 func NewScheduler(cfg Config) *Scheduler {
-	if cfg.Pipeline.KeepAlive == 0 && !cfg.Pipeline.KeepAliveZero {
-		cfg.Pipeline.KeepAlive = DefaultKeepAlive
-	}
-	if cfg.Pipeline.KeepAlive < 0 {
-		cfg.Pipeline.KeepAlive = forever
-	}
-	if cfg.MaxLoadedModels <= 0 {
-		cfg.MaxLoadedModels = DefaultMaxLoadedModels
-	}
-	if cfg.MaxQueue <= 0 {
-		cfg.MaxQueue = DefaultMaxQueue
-	}
-	if cfg.Pipeline.NumParallel <= 0 {
-		cfg.Pipeline.NumParallel = DefaultParallel
-	}
-	if cfg.Pipeline.NumCtx <= 0 {
-		cfg.Pipeline.NumCtx = DefaultNumCtx
-	}
-	if cfg.MemoryLimit <= 0 {
-		cfg.MemoryLimit = systemMemory() / 10 * 9
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()

@@ -175,8 +175,13 @@ func (ft *fakeTimers) fire(i int) {
 
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// newTestScheduler returns a Scheduler over b with a fixed clock and fake timers.
-func newTestScheduler(b *fakeBackend, cfg Config) (*Scheduler, *fakeTimers) {
+// newTestScheduler returns a Scheduler over b with the default config changed by tune (when not nil), a
+// fixed clock and fake timers.
+func newTestScheduler(b *fakeBackend, tune func(*Config)) (*Scheduler, *fakeTimers) {
+	cfg := DefaultConfig()
+	if tune != nil {
+		tune(&cfg)
+	}
 	cfg.Backends = []Backend{b}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := NewScheduler(cfg)
@@ -259,7 +264,7 @@ func loadedNames(s *Scheduler) string {
 
 func TestConcurrentRequestsShareOneLoad(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 	var chs []<-chan acquired
@@ -288,7 +293,7 @@ func TestConcurrentRequestsShareOneLoad(t *testing.T) {
 
 func TestOtherLoadConfigReloadsAfterRunningLeases(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 	first := mustAcquire(t, s, m, cfgA, time.Minute)
@@ -320,7 +325,7 @@ func TestOtherLoadConfigReloadsAfterRunningLeases(t *testing.T) {
 
 func TestOneLoadAtATime(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	chA := acquireAsync(context.Background(), s, testModel("a"), cfgA, time.Minute)
 	p := b.next(t)
@@ -357,7 +362,7 @@ func TestEvictionOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newFakeBackend(false)
-			s, _ := newTestScheduler(b, Config{MaxLoadedModels: 2})
+			s, _ := newTestScheduler(b, func(c *Config) { c.MaxLoadedModels = 2 })
 			defer s.Close()
 			la := mustAcquire(t, s, testModel("a"), cfgA, tc.kaA)
 			lb := mustAcquire(t, s, testModel("b"), cfgA, tc.kaB)
@@ -393,7 +398,7 @@ func sortedNames(s *Scheduler) string {
 
 func TestBusyVictimIsWaitedFor(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, Config{MaxLoadedModels: 1})
+	s, _ := newTestScheduler(b, func(c *Config) { c.MaxLoadedModels = 1 })
 	defer s.Close()
 	la := mustAcquire(t, s, testModel("a"), cfgA, time.Minute)
 	ch := acquireAsync(context.Background(), s, testModel("b"), cfgA, time.Minute)
@@ -417,7 +422,7 @@ func TestBusyVictimIsWaitedFor(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	b := newFakeBackend(false)
 	b.size = map[string]int64{"a": 60, "b": 60, "huge": 101}
-	s, _ := newTestScheduler(b, Config{MemoryLimit: 100})
+	s, _ := newTestScheduler(b, func(c *Config) { c.MemoryLimit = 100 })
 	defer s.Close()
 	mustAcquire(t, s, testModel("a"), cfgA, time.Minute).Release()
 	mustAcquire(t, s, testModel("b"), cfgA, time.Minute).Release()
@@ -437,7 +442,7 @@ func TestMemoryLimit(t *testing.T) {
 
 func TestKeepAlive(t *testing.T) {
 	b := newFakeBackend(false)
-	s, ft := newTestScheduler(b, Config{})
+	s, ft := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 
@@ -484,7 +489,7 @@ func TestKeepAlive(t *testing.T) {
 
 func TestExpire(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 	if s.Expire(m) {
@@ -523,7 +528,7 @@ func TestExpire(t *testing.T) {
 
 func TestQueueLimit(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{MaxQueue: 1})
+	s, _ := newTestScheduler(b, func(c *Config) { c.MaxQueue = 1 })
 	defer s.Close()
 	chA := acquireAsync(context.Background(), s, testModel("a"), cfgA, time.Minute)
 	p := b.next(t)
@@ -545,7 +550,7 @@ func TestQueueLimit(t *testing.T) {
 
 func TestClientLeavingWhileWaiting(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -574,7 +579,7 @@ func TestClientLeavingWhileWaiting(t *testing.T) {
 
 func TestFailedLoad(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	m := testModel("a")
 	ch1 := acquireAsync(context.Background(), s, m, cfgA, time.Minute)
@@ -603,7 +608,7 @@ func TestFailedLoad(t *testing.T) {
 
 func TestLoadTimeout(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, Config{LoadTimeout: time.Millisecond})
+	s, _ := newTestScheduler(b, func(c *Config) { c.LoadTimeout = time.Millisecond })
 	defer s.Close()
 	m := testModel("a")
 	ch := acquireAsync(context.Background(), s, m, cfgA, time.Minute)
@@ -639,7 +644,7 @@ func TestLoadTimeout(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	l := mustAcquire(t, s, testModel("a"), cfgA, time.Minute)
 	mustAcquire(t, s, testModel("b"), cfgA, time.Minute).Release()
 	s.Close()
@@ -653,7 +658,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestUnsupportedModel(t *testing.T) {
-	s, _ := newTestScheduler(newFakeBackend(false), Config{})
+	s, _ := newTestScheduler(newFakeBackend(false), nil)
 	defer s.Close()
 	_, err := s.Acquire(context.Background(), testModel("unsupported"), cfgA, time.Minute)
 	if !errors.Is(err, ErrUnsupportedModel) {
@@ -664,7 +669,7 @@ func TestUnsupportedModel(t *testing.T) {
 func TestLoadedListsModelsForPs(t *testing.T) {
 	b := newFakeBackend(false)
 	b.size = map[string]int64{"a": 100, "b": 200}
-	s, _ := newTestScheduler(b, Config{})
+	s, _ := newTestScheduler(b, nil)
 	defer s.Close()
 	mustAcquire(t, s, testModel("a"), cfgA, time.Minute).Release()
 	busy := mustAcquire(t, s, testModel("b"), LoadConfig{NumCtx: 1024}, time.Hour)

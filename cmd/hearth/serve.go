@@ -52,12 +52,12 @@ func serve(ctx context.Context, args []string) error {
 		},
 		MaxLoadedModels: cfg.MaxLoadedModels,
 		MaxQueue:        cfg.MaxQueue,
+		MemoryLimit:     engine.DefaultMemoryLimit(),
 		LoadTimeout:     cfg.LoadTimeout,
 		Logger:          slog.Default(),
 		Pipeline: engine.PipelineConfig{
 			Store:          store,
 			KeepAlive:      cfg.KeepAlive,
-			KeepAliveZero:  cfg.KeepAlive == 0,
 			NumParallel:    cfg.NumParallel,
 			NumCtx:         cfg.ContextLength,
 			KVCacheType:    cfg.KVCacheType,
