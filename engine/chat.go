@@ -43,7 +43,11 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 		return err
 	}
 
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return err
 	}
@@ -56,7 +60,6 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if !ok {
 		return badRequest("%q does not support chat", req.Model)
 	}
-	opts := lease.Options
 	if !hasStop(m, req.Options) {
 		opts.Stop = defaultStops
 	}

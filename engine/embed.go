@@ -84,7 +84,11 @@ func (s *Scheduler) Embed(ctx context.Context, m *registry.Model, req *api.Embed
 	if err := s.require(m, req.Model, CapabilityEmbedding); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +130,11 @@ func (s *Scheduler) Embeddings(ctx context.Context, m *registry.Model, req *api.
 	if err := s.require(m, req.Model, CapabilityEmbedding); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +197,11 @@ func (s *Scheduler) Classify(ctx context.Context, m *registry.Model, req *hapi.C
 	if err := s.require(m, req.Model, CapabilityClassification); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, nil, req.KeepAlive)
+	opts, err := s.Options(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +247,11 @@ func (s *Scheduler) Rerank(ctx context.Context, m *registry.Model, req *hapi.Rer
 	if err := s.require(m, req.Model, CapabilityRerank); err != nil {
 		return nil, err
 	}
-	lease, err := s.Acquire(ctx, m, nil, req.KeepAlive)
+	opts, err := s.Options(m, nil)
+	if err != nil {
+		return nil, err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,8 @@ var (
 	ErrTruncatedTooLong = &RequestError{Msg: "input after truncation exceeds maximum context length"}
 	// ErrUnsupportedModel is a model no configured backend can run.
 	ErrUnsupportedModel = errors.New("no engine can run this model")
+	// ErrLoadTimeout is a model load that ran past OLLAMA_LOAD_TIMEOUT; it comes wrapped in a *LoadError.
+	ErrLoadTimeout = errors.New("timed out waiting for the model to load")
 	// ErrClosed is a request made after the scheduler shut down.
 	ErrClosed = errors.New("server is shutting down")
 )

@@ -57,7 +57,11 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 		return err
 	}
 
-	lease, err := s.Acquire(ctx, m, req.Options, req.KeepAlive)
+	opts, err := s.Options(m, req.Options)
+	if err != nil {
+		return err
+	}
+	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
 	if err != nil {
 		return err
 	}
@@ -70,7 +74,6 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if !ok {
 		return badRequest("%q does not support generate", req.Model)
 	}
-	opts := lease.Options
 	if !hasStop(m, req.Options) {
 		opts.Stop = defaultStops
 	}

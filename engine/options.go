@@ -43,7 +43,7 @@ func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.
 		return api.Options{}, badRequest("num_thread %d is out of range: use 0 (automatic) or a positive thread count", opts.NumThread)
 	}
 	if opts.NumCtx == 0 {
-		opts.NumCtx = s.cfg.NumCtx
+		opts.NumCtx = s.cfg.Pipeline.NumCtx
 	}
 	if opts.NumBatch == 0 {
 		opts.NumBatch = 512
@@ -70,9 +70,9 @@ func (s *Scheduler) loadConfig(opts api.Options) LoadConfig {
 		NumBatch:       min(opts.NumBatch, numCtx),
 		NumThread:      opts.NumThread,
 		UseMMap:        mmap,
-		Parallel:       s.cfg.NumParallel,
-		KVCacheType:    s.cfg.KVCacheType,
-		FlashAttention: s.cfg.FlashAttention,
+		Parallel:       s.cfg.Pipeline.NumParallel,
+		KVCacheType:    s.cfg.Pipeline.KVCacheType,
+		FlashAttention: s.cfg.Pipeline.FlashAttention,
 	}
 }
 

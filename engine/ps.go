@@ -3,7 +3,6 @@ package engine
 import (
 	"cmp"
 	"slices"
-	"time"
 
 	"github.com/ollama/ollama/api"
 )
@@ -13,7 +12,7 @@ import (
 func (s *Scheduler) Loaded() []api.ProcessModelResponse {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	out := []api.ProcessModelResponse{}
 	for _, lm := range s.loaded {
 		m := lm.model

@@ -11,56 +11,63 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ollama/ollama/api"
-
-	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
 
-// Defaults of Config's zero values.
+// Defaults of the settings, which hearth serve's configuration starts from (Ollama's, or hearth's where
+// noted); DefaultConfig gathers them.
 const (
 	DefaultKeepAlive       = 5 * time.Minute
 	DefaultMaxLoadedModels = 3
 	DefaultMaxQueue        = 512
 	DefaultNumCtx          = 4096
+	DefaultLoadTimeout     = 5 * time.Minute
 	// DefaultParallel is the number of sequences decoded together per model. On CPUs, batching 4
 	// sequences gives about twice the aggregate tokens per second of one (see native-engine.md) while
 	// keeping each stream's latency close to a lone one; Ollama's default is 1.
 	DefaultParallel = 4
 )
 
+// DefaultMemoryLimit is the memory loaded models may use together by default: 90% of the machine's.
+func DefaultMemoryLimit() int64 { return systemMemory() / 10 * 9 }
+
+// DefaultConfig returns every setting at its default, without backends.
+func DefaultConfig() Config {
+	return Config{
+		MaxLoadedModels: DefaultMaxLoadedModels,
+		MaxQueue:        DefaultMaxQueue,
+		MemoryLimit:     DefaultMemoryLimit(),
+		LoadTimeout:     DefaultLoadTimeout,
+		Pipeline: PipelineConfig{
+			KeepAlive:   DefaultKeepAlive,
+			NumParallel: DefaultParallel,
+			NumCtx:      DefaultNumCtx,
+		},
+	}
+}
+
 // forever is how a negative keep-alive is stored, as in Ollama.
 const forever = time.Duration(math.MaxInt64)
 
-// Config tunes a Scheduler; the zero value of each field picks Ollama's default (or hearth's, where noted).
+// Config tunes a Scheduler: which backends run models and how many models, how much memory and how many
+// waiting requests it allows. The Scheduler takes the values as given; start from DefaultConfig.
 type Config struct {
 	// Backends are asked in order which one runs a model.
 	Backends []Backend
-	// KeepAlive is how long an idle model stays loaded when neither the request nor the model say
-	// (OLLAMA_KEEP_ALIVE); negative keeps it forever. 0 means DefaultKeepAlive; use KeepAliveZero for "unload
-	// at once".
-	KeepAlive time.Duration
-	// KeepAliveZero makes the default keep-alive 0 (OLLAMA_KEEP_ALIVE=0).
-	KeepAliveZero bool
 	// MaxLoadedModels caps the models loaded at once (OLLAMA_MAX_LOADED_MODELS).
 	MaxLoadedModels int
 	// MaxQueue caps the requests waiting for a model to load (OLLAMA_MAX_QUEUE).
 	MaxQueue int
-	// NumParallel is the number of sequences per model (OLLAMA_NUM_PARALLEL).
-	NumParallel int
-	// NumCtx is the default context per sequence (OLLAMA_CONTEXT_LENGTH).
-	NumCtx int
-	// MemoryLimit is the memory all loaded models may use together, in bytes; 0 is 90% of the machine's.
+	// MemoryLimit is the memory all loaded models may use together, in bytes.
 	MemoryLimit int64
-	// KVCacheType is the KV cache type (OLLAMA_KV_CACHE_TYPE).
-	KVCacheType string
-	// FlashAttention forces flash attention on (OLLAMA_FLASH_ATTENTION); otherwise the backend decides.
-	FlashAttention bool
-	// Facts answers what each model is and does (template, capabilities, default options); nil reads
-	// each model's files afresh through a cache of its own.
-	Facts *modelfacts.Cache
+	// LoadTimeout bounds one model load; 0 is no bound (OLLAMA_LOAD_TIMEOUT).
+	LoadTimeout time.Duration
 	// Logger receives load and unload notes; nil is slog.Default().
 	Logger *slog.Logger
+
+	// Pipeline holds the request pipeline's settings. The Scheduler only carries them for Generate, Chat,
+	// Embed and the other request methods, until those move to their own type.
+	Pipeline PipelineConfig
 }
 
 // Scheduler loads models on first use, shares them between requests, and unloads them when their
@@ -71,7 +78,11 @@ type Scheduler struct {
 	cfg Config
 	log *slog.Logger
 
-	loadTurn chan struct{} // one load at a time
+	// now and after are the clock and the keep-alive timers, replaced by tests.
+	now   func() time.Time
+	after func(d time.Duration, f func()) stopper
+
+	loadTurn chan struct{} // one load at a time; the load's goroutine holds it until the load ends
 
 	mu      sync.Mutex
 	loaded  map[string]*loadedModel
@@ -81,7 +92,11 @@ type Scheduler struct {
 	facts *modelfacts.Cache
 }
 
-// loadedModel is a model in memory (or loading), with who is using it.
+// stopper is a timer that can be stopped (*time.Timer).
+type stopper interface{ Stop() bool }
+
+// loadedModel is a model in memory (or loading), with who is using it. Its fields are guarded by the
+// Scheduler's mu, except runner and loadErr, which are written once before ready is closed.
 type loadedModel struct {
 	key      string
 	model    *registry.Model
@@ -95,44 +110,27 @@ type loadedModel struct {
 
 	refs      int
 	keepAlive time.Duration
-	expiresAt time.Time
-	timer     *time.Timer
-	expiring  bool          // unload as soon as idle; no new leases
-	idle      chan struct{} // closed and replaced whenever refs drops to 0
+	expiresAt time.Time // zero while in use
+	timer     stopper   // the keep-alive timer, armed while idle
+	timerGen  int       // tells a stale keep-alive firing from the current one
+	expiring  bool      // unload as soon as idle; no new leases
+	unloaded  bool      // removed and its runner closed (or being closed)
+	gone      chan struct{}
 }
 
-// NewScheduler returns a Scheduler with cfg's defaults filled in.
+// NewScheduler returns a Scheduler with cfg as given.
 func NewScheduler(cfg Config) *Scheduler {
-	if cfg.KeepAlive == 0 && !cfg.KeepAliveZero {
-		cfg.KeepAlive = DefaultKeepAlive
-	}
-	if cfg.KeepAlive < 0 {
-		cfg.KeepAlive = forever
-	}
-	if cfg.MaxLoadedModels <= 0 {
-		cfg.MaxLoadedModels = DefaultMaxLoadedModels
-	}
-	if cfg.MaxQueue <= 0 {
-		cfg.MaxQueue = DefaultMaxQueue
-	}
-	if cfg.NumParallel <= 0 {
-		cfg.NumParallel = DefaultParallel
-	}
-	if cfg.NumCtx <= 0 {
-		cfg.NumCtx = DefaultNumCtx
-	}
-	if cfg.MemoryLimit <= 0 {
-		cfg.MemoryLimit = systemMemory() / 10 * 9
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	facts := cfg.Facts
-	if facts == nil {
-		facts = modelfacts.NewCache(nil)
+	return &Scheduler{
+		cfg: cfg, log: log,
+		now:      time.Now,
+		after:    func(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) },
+		loadTurn: make(chan struct{}, 1),
+		loaded:   map[string]*loadedModel{},
 	}
-	return &Scheduler{cfg: cfg, log: log, facts: facts, loadTurn: make(chan struct{}, 1), loaded: map[string]*loadedModel{}}
 }
 
 // Lease is a loaded model reserved for one request; Release gives it back.
@@ -141,8 +139,6 @@ type Lease struct {
 	Runner Runner
 	// Model is the stored model the runner was loaded from.
 	Model *registry.Model
-	// Options are the request's effective options: defaults, then the model's, then the request's.
-	Options api.Options
 
 	s    *Scheduler
 	lm   *loadedModel
@@ -152,21 +148,20 @@ type Lease struct {
 // Release gives the lease back; the model's keep-alive starts when its last lease is released.
 func (l *Lease) Release() { l.once.Do(func() { l.s.release(l.lm) }) }
 
-// Acquire returns m loaded with the load-time options among opts, loading it (and unloading others to make
-// room) when needed. keepAlive is the request's keep_alive (nil: the model's keep_alive parameter, else the
-// server default). Errors: *RequestError for bad options, ErrServerBusy when the queue is full, *LoadError
-// when the model cannot load, ctx's error when the client leaves while waiting.
-func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, requestOpts map[string]any, keepAlive *api.Duration) (*Lease, error) {
-	opts, err := s.Options(m, requestOpts)
-	if err != nil {
-		return nil, err
-	}
+// Acquire returns m loaded with cfg, loading it (and unloading others to make room) when needed. keepAlive
+// is how long m stays loaded once its last lease is released, already resolved by the caller: 0 unloads it
+// at once, negative keeps it forever. Errors: ErrServerBusy when the queue is full, *LoadError when the
+// model cannot load (no backend runs it, too little memory, the backend failed, OLLAMA_LOAD_TIMEOUT ran
+// out), ErrClosed after Close, ctx's error when the client leaves while waiting (the load goes on for the
+// others).
+func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, cfg LoadConfig, keepAlive time.Duration) (*Lease, error) {
 	backend := s.backendFor(m)
 	if backend == nil {
 		return nil, &LoadError{Model: m.ShortName, Err: ErrUnsupportedModel}
 	}
-	cfg := s.loadConfig(opts)
-	ka := s.keepAlive(m, keepAlive)
+	if keepAlive < 0 {
+		keepAlive = forever
+	}
 	key := modelKey(m)
 
 	s.mu.Lock()
@@ -174,12 +169,9 @@ func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, requestOpts 
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if lm := s.loaded[key]; lm != nil && !lm.expiring && lm.cfg == cfg {
-		lm.refs++
-		lm.keepAlive = ka
-		lm.stopTimer()
+	if lm := s.shareable(key, cfg, keepAlive); lm != nil {
 		s.mu.Unlock()
-		return s.await(ctx, lm, m, opts)
+		return s.await(ctx, lm, m)
 	}
 	if s.pending >= s.cfg.MaxQueue {
 		s.mu.Unlock()
@@ -198,16 +190,36 @@ func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, requestOpts 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	lm, err := s.load(ctx, m, backend, cfg, ka, key)
-	<-s.loadTurn
+	lm, fresh, err := s.prepare(ctx, m, backend, cfg, keepAlive, key)
 	if err != nil {
+		<-s.loadTurn
 		return nil, err
 	}
-	return s.await(ctx, lm, m, opts)
+	if fresh {
+		// The load runs in its own goroutine, to its end even if this client leaves: others may be
+		// waiting for the same model. It gives the load turn back when done.
+		go s.runLoad(lm)
+	} else {
+		<-s.loadTurn
+	}
+	return s.await(ctx, lm, m)
 }
 
-// await waits for lm's load to end (it holds a reference already) and returns the lease.
-func (s *Scheduler) await(ctx context.Context, lm *loadedModel, m *registry.Model, opts api.Options) (*Lease, error) {
+// shareable returns the loaded (or loading) model under key with cfg, taking a reference for the caller
+// and stopping its keep-alive, or nil when there is none to share. Caller holds s.mu.
+func (s *Scheduler) shareable(key string, cfg LoadConfig, keepAlive time.Duration) *loadedModel {
+	lm := s.loaded[key]
+	if lm == nil || lm.expiring || lm.cfg != cfg {
+		return nil
+	}
+	lm.refs++
+	lm.keepAlive = keepAlive
+	lm.stopTimer()
+	return lm
+}
+
+// await waits for lm's load to end (the caller holds a reference already) and returns the lease.
+func (s *Scheduler) await(ctx context.Context, lm *loadedModel, m *registry.Model) (*Lease, error) {
 	select {
 	case <-lm.ready:
 	case <-ctx.Done():
@@ -218,27 +230,36 @@ func (s *Scheduler) await(ctx context.Context, lm *loadedModel, m *registry.Mode
 		s.release(lm)
 		return nil, lm.loadErr
 	}
-	return &Lease{Runner: lm.runner, Model: m, Options: opts, s: s, lm: lm}, nil
+	s.mu.Lock()
+	unloaded := lm.unloaded
+	s.mu.Unlock()
+	if unloaded { // Close ran during the load
+		s.release(lm)
+		return nil, ErrClosed
+	}
+	return &Lease{Runner: lm.runner, Model: m, s: s, lm: lm}, nil
 }
 
-// load runs with the load turn held: it reuses a model another request loaded meanwhile, or makes room
-// and loads. The returned model carries a reference for the caller.
-func (s *Scheduler) load(ctx context.Context, m *registry.Model, backend Backend, cfg LoadConfig, ka time.Duration, key string) (*loadedModel, error) {
+// prepare runs with the load turn held: it returns the model another request loaded meanwhile, or makes
+// room and registers a fresh entry (fresh is true) that the caller must load. Either carries a reference
+// for the caller.
+func (s *Scheduler) prepare(ctx context.Context, m *registry.Model, backend Backend, cfg LoadConfig, ka time.Duration, key string) (lm *loadedModel, fresh bool, err error) {
 	est, err := backend.Estimate(m, cfg)
 	if err != nil {
-		return nil, &LoadError{Model: m.ShortName, Err: err}
+		return nil, false, &LoadError{Model: m.ShortName, Err: err}
 	}
 	if est.Total() > s.cfg.MemoryLimit {
-		return nil, &LoadError{Model: m.ShortName, Err: &InsufficientMemoryError{Required: est.Total(), Available: s.cfg.MemoryLimit}}
+		return nil, false, &LoadError{Model: m.ShortName, Err: &InsufficientMemoryError{Required: est.Total(), Available: s.cfg.MemoryLimit}}
 	}
 	for {
 		s.mu.Lock()
-		if lm := s.loaded[key]; lm != nil && !lm.expiring && lm.cfg == cfg {
-			lm.refs++
-			lm.keepAlive = ka
-			lm.stopTimer()
+		if s.closed {
 			s.mu.Unlock()
-			return lm, nil
+			return nil, false, ErrClosed
+		}
+		if lm := s.shareable(key, cfg, ka); lm != nil {
+			s.mu.Unlock()
+			return lm, false, nil
 		}
 		// The same model with other load options, or one being expired, goes first.
 		victim := s.loaded[key]
@@ -249,45 +270,88 @@ func (s *Scheduler) load(ctx context.Context, m *registry.Model, backend Backend
 			break // s.mu still held
 		}
 		victim.expiring = true
-		idle := victim.idle
 		busy := victim.refs > 0
 		s.mu.Unlock()
-		if busy {
-			select {
-			case <-idle:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		if !busy {
+			s.unload(victim)
+			continue
 		}
-		s.unload(victim)
+		// The last lease of a busy victim unloads it (release); wait until it is gone.
+		select {
+		case <-victim.gone:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
 	}
-	lm := &loadedModel{
+	lm = &loadedModel{
 		key: key, model: m, cfg: cfg, backend: backend, estimate: est,
-		ready: make(chan struct{}), idle: make(chan struct{}),
+		ready: make(chan struct{}), gone: make(chan struct{}),
 		refs: 1, keepAlive: ka,
 	}
 	s.loaded[key] = lm
 	s.mu.Unlock()
+	return lm, true, nil
+}
 
-	start := time.Now()
-	// A load runs to its end even if this client leaves: others may be waiting for the same model.
-	runner, err := backend.Load(context.WithoutCancel(ctx), m, cfg)
+// runLoad loads lm with its backend, bounded by LoadTimeout, then gives back the load turn. A load that
+// times out fails every waiter; if the backend returns a runner later anyway, it is closed, so no model
+// stays in memory that the scheduler does not count.
+func (s *Scheduler) runLoad(lm *loadedModel) {
+	defer func() { <-s.loadTurn }()
+	m := lm.model
+	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if s.cfg.LoadTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.LoadTimeout)
+	}
+	defer cancel()
+
+	type result struct {
+		runner Runner
+		err    error
+	}
+	done := make(chan result, 1)
+	start := s.now()
+	go func() {
+		r, err := lm.backend.Load(ctx, m, lm.cfg)
+		done <- result{r, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+		if res.err != nil && ctx.Err() != nil {
+			res.err = s.timeoutError()
+		}
+	case <-ctx.Done():
+		res.err = s.timeoutError()
+		go func() {
+			if late := <-done; late.runner != nil {
+				late.runner.Close()
+				s.log.Warn("closed a model whose load ended after OLLAMA_LOAD_TIMEOUT", "model", m.ShortName)
+			}
+		}()
+	}
+
 	s.mu.Lock()
-	if err != nil {
-		lm.loadErr = &LoadError{Model: m.ShortName, Err: err}
-		delete(s.loaded, key)
-		s.log.Warn("model failed to load", "model", m.ShortName, "error", err)
+	if res.err != nil {
+		lm.loadErr = &LoadError{Model: m.ShortName, Err: res.err}
+		if !lm.unloaded { // else Close is unloading it and closes gone once ready
+			lm.unloaded = true
+			delete(s.loaded, lm.key)
+			close(lm.gone)
+		}
+		s.log.Warn("model failed to load", "model", m.ShortName, "error", res.err)
 	} else {
-		lm.runner = runner
-		s.log.Info("model loaded", "model", m.ShortName, "backend", backend.Name(), "num_ctx", cfg.NumCtx,
-			"parallel", cfg.Parallel, "estimate_mib", est.Total()>>20, "duration", time.Since(start))
+		lm.runner = res.runner
+		s.log.Info("model loaded", "model", m.ShortName, "backend", lm.backend.Name(), "num_ctx", lm.cfg.NumCtx,
+			"parallel", lm.cfg.Parallel, "estimate_mib", lm.estimate.Total()>>20, "duration", s.now().Sub(start))
 	}
 	close(lm.ready)
 	s.mu.Unlock()
-	if err != nil {
-		return nil, lm.loadErr
-	}
-	return lm, nil
+}
+
+// timeoutError is the cause of a load that ran past LoadTimeout.
+func (s *Scheduler) timeoutError() error {
+	return fmt.Errorf("%w after %s (OLLAMA_LOAD_TIMEOUT); raise OLLAMA_LOAD_TIMEOUT to allow slower loads", ErrLoadTimeout, s.cfg.LoadTimeout)
 }
 
 // fits reports whether a model of est fits beside the loaded ones, in count and memory. Caller holds s.mu.
@@ -323,9 +387,16 @@ func (s *Scheduler) pickVictim() *loadedModel {
 	return all[0]
 }
 
-// unload closes lm's runner and forgets it. lm must be idle and marked expiring.
+// unload forgets lm and closes its runner, once: the first caller does it, later ones return at once.
+// It waits for a load in progress to end first.
 func (s *Scheduler) unload(lm *loadedModel) {
 	s.mu.Lock()
+	if lm.unloaded {
+		s.mu.Unlock()
+		return
+	}
+	lm.unloaded = true
+	lm.expiring = true
 	if s.loaded[lm.key] == lm {
 		delete(s.loaded, lm.key)
 	}
@@ -336,6 +407,7 @@ func (s *Scheduler) unload(lm *loadedModel) {
 		lm.runner.Close()
 		s.log.Info("model unloaded", "model", lm.model.ShortName)
 	}
+	close(lm.gone)
 }
 
 // release drops one reference; the last one starts the keep-alive timer, or unloads at once when the
@@ -343,41 +415,37 @@ func (s *Scheduler) unload(lm *loadedModel) {
 func (s *Scheduler) release(lm *loadedModel) {
 	s.mu.Lock()
 	lm.refs--
-	if lm.refs > 0 {
-		s.mu.Unlock()
-		return
-	}
-	close(lm.idle)
-	lm.idle = make(chan struct{})
-	if lm.loadErr != nil || s.loaded[lm.key] != lm {
+	if lm.refs > 0 || lm.unloaded {
 		s.mu.Unlock()
 		return
 	}
 	if lm.expiring || lm.keepAlive == 0 {
-		lm.expiring = true
 		s.mu.Unlock()
-		s.unload(lm)
+		select {
+		case <-lm.ready:
+			s.unload(lm)
+		default: // a client that left during the load does not wait for its end
+			go s.unload(lm)
+		}
 		return
 	}
+	lm.stopTimer()
 	if lm.keepAlive == forever {
-		lm.expiresAt = time.Now().Add(forever)
+		lm.expiresAt = s.now().Add(forever)
 		s.mu.Unlock()
 		return
 	}
-	lm.expiresAt = time.Now().Add(lm.keepAlive)
-	// One timer per loaded model, re-armed at each release; expireIdle ignores a firing that is stale.
-	if lm.timer == nil {
-		lm.timer = time.AfterFunc(lm.keepAlive, func() { s.expireIdle(lm) })
-	} else {
-		lm.timer.Reset(lm.keepAlive)
-	}
+	lm.expiresAt = s.now().Add(lm.keepAlive)
+	gen := lm.timerGen
+	lm.timer = s.after(lm.keepAlive, func() { s.expireIdle(lm, gen) })
 	s.mu.Unlock()
 }
 
-// expireIdle unloads lm when its keep-alive timer fires and nobody took it meanwhile.
-func (s *Scheduler) expireIdle(lm *loadedModel) {
+// expireIdle unloads lm when its keep-alive timer fires, unless the timer was stopped or replaced since
+// (gen tells).
+func (s *Scheduler) expireIdle(lm *loadedModel, gen int) {
 	s.mu.Lock()
-	if lm.refs > 0 || s.loaded[lm.key] != lm || time.Now().Before(lm.expiresAt) {
+	if lm.refs > 0 || lm.unloaded || lm.timerGen != gen {
 		s.mu.Unlock()
 		return
 	}
@@ -386,38 +454,37 @@ func (s *Scheduler) expireIdle(lm *loadedModel) {
 	s.unload(lm)
 }
 
+// stopTimer disarms the keep-alive timer. Caller holds s.mu.
 func (lm *loadedModel) stopTimer() {
 	if lm.timer != nil {
 		lm.timer.Stop()
+		lm.timer = nil
 	}
+	lm.timerGen++
 	lm.expiresAt = time.Time{}
 }
 
 // Expire unloads m now if it is idle, or as soon as its running requests end (keep_alive 0 with an empty
-// prompt). It reports whether m was loaded.
+// prompt); meanwhile new requests for m wait for the unload and load it again. It reports whether m was
+// loaded.
 func (s *Scheduler) Expire(m *registry.Model) bool {
-	key := modelKey(m)
 	s.mu.Lock()
-	var found bool
-	var idle []*loadedModel
-	for _, lm := range s.loaded {
-		if lm.key != key {
-			continue
-		}
-		found = true
-		lm.expiring = true
-		if lm.refs == 0 {
-			idle = append(idle, lm)
-		}
+	lm := s.loaded[modelKey(m)]
+	if lm == nil {
+		s.mu.Unlock()
+		return false
 	}
+	lm.expiring = true
+	idle := lm.refs == 0
 	s.mu.Unlock()
-	for _, lm := range idle {
+	if idle {
 		s.unload(lm)
 	}
-	return found
+	return true
 }
 
-// Close unloads every model; requests in flight end with an error.
+// Close unloads every model, waiting for loads in progress to end; requests in flight end with an error
+// and later Acquires with ErrClosed.
 func (s *Scheduler) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -442,22 +509,6 @@ func (s *Scheduler) backendFor(m *registry.Model) Backend {
 	return nil
 }
 
-// keepAlive resolves a request's keep-alive: the request's, else the model's keep_alive parameter, else
-// the server's. Negative means forever.
-func (s *Scheduler) keepAlive(m *registry.Model, req *api.Duration) time.Duration {
-	d := s.cfg.KeepAlive
-	if f, err := s.facts.Of(m); err == nil && f.KeepAlive != nil {
-		d = *f.KeepAlive
-	}
-	if req != nil {
-		d = req.Duration
-	}
-	if d < 0 {
-		return forever
-	}
-	return d
-}
-
 // modelKey identifies what a loaded model holds: its weights and adapters.
 func modelKey(m *registry.Model) string {
 	parts := append([]string{m.ModelPath}, m.AdapterPaths...)
@@ -470,6 +521,6 @@ func modelKey(m *registry.Model) string {
 
 // String describes the scheduler's limits, for logs.
 func (s *Scheduler) String() string {
-	return fmt.Sprintf("max_loaded=%d max_queue=%d parallel=%d num_ctx=%d memory_limit=%s keep_alive=%s",
-		s.cfg.MaxLoadedModels, s.cfg.MaxQueue, s.cfg.NumParallel, s.cfg.NumCtx, humanBytes(s.cfg.MemoryLimit), s.cfg.KeepAlive)
+	return fmt.Sprintf("max_loaded=%d max_queue=%d memory_limit=%s load_timeout=%s",
+		s.cfg.MaxLoadedModels, s.cfg.MaxQueue, humanBytes(s.cfg.MemoryLimit), s.cfg.LoadTimeout)
 }

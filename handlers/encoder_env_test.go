@@ -30,8 +30,9 @@ import (
 // for ONNX models. It skips the test when ONNX Runtime is not installed.
 func newEncoderEnv(t testing.TB) *inferEnv {
 	t.Helper()
-	if os.Getenv(onnx.LibraryEnv) == "" {
-		t.Skipf("%s is not set (source scripts/env.sh)", onnx.LibraryEnv)
+	ortLibrary := os.Getenv("HEARTH_ORT_LIBRARY")
+	if ortLibrary == "" {
+		t.Skip("HEARTH_ORT_LIBRARY is not set (source scripts/env.sh)")
 	}
 	llama.Init("")
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -39,14 +40,12 @@ func newEncoderEnv(t testing.TB) *inferEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	facts := modelfacts.NewCache(store)
-	sched := engine.NewScheduler(engine.Config{
-		Backends: []engine.Backend{llama.NewBackend(""), onnx.NewBackend("", onnx.Options{Threads: 2})},
-		Facts:    facts,
-		NumCtx:   512,
-		Logger:   logger,
-	})
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched, Facts: facts}))
+	cfg := engine.DefaultConfig()
+	cfg.Backends = []engine.Backend{llama.NewBackend(""), onnx.NewBackend(ortLibrary, onnx.Options{Threads: 2, BatchWindow: onnx.DefaultBatchWindow})}
+	cfg.Logger = logger
+	cfg.Pipeline.Store, cfg.Pipeline.NumCtx = store, 512
+	sched := engine.NewScheduler(cfg)
+	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -34,7 +35,8 @@ type inferEnv struct {
 	client *api.Client
 }
 
-// newInferEnv starts a server; cfg's Backends and Facts are filled in.
+// newInferEnv starts a server with the default config but for the fields cfg sets (a num_ctx of 512 unless
+// it sets one); its Backends and Store are filled in.
 func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *inferEnv {
 	t.Helper()
 	llama.Init("")
@@ -45,11 +47,16 @@ func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *infer
 	if backend == nil {
 		backend = llama.NewBackend("")
 	}
+	def := engine.DefaultConfig()
+	cfg.MaxLoadedModels = cmp.Or(cfg.MaxLoadedModels, def.MaxLoadedModels)
+	cfg.MaxQueue = cmp.Or(cfg.MaxQueue, def.MaxQueue)
+	cfg.MemoryLimit = cmp.Or(cfg.MemoryLimit, def.MemoryLimit)
+	cfg.LoadTimeout = cmp.Or(cfg.LoadTimeout, def.LoadTimeout)
+	cfg.Pipeline.KeepAlive = cmp.Or(cfg.Pipeline.KeepAlive, def.Pipeline.KeepAlive)
+	cfg.Pipeline.NumParallel = cmp.Or(cfg.Pipeline.NumParallel, def.Pipeline.NumParallel)
+	cfg.Pipeline.NumCtx = cmp.Or(cfg.Pipeline.NumCtx, 512)
 	cfg.Backends = []engine.Backend{backend}
-	cfg.Facts = modelfacts.NewCache(store)
-	if cfg.NumCtx == 0 {
-		cfg.NumCtx = 512
-	}
+	cfg.Pipeline.Store = store
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := engine.NewScheduler(cfg)
 	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched, Facts: cfg.Facts}))

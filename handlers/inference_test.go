@@ -287,7 +287,7 @@ func TestEvictionByRules(t *testing.T) {
 // Concurrent clients each get the text a lone request gets. Raw prompts whose greedy continuations all
 // differ, so an answer delivered to the wrong client would not match.
 func TestConcurrentClientsMatchSequential(t *testing.T) {
-	e := newInferEnv(t, engine.Config{NumParallel: 4}, nil)
+	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 4}}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	prompts := []string{"One", "Two words", "Three little words", "Four", "Five five", "Six", "Seven seas", "Eight"}
 	want := make([]string, len(prompts))
@@ -321,7 +321,7 @@ func TestConcurrentClientsMatchSequential(t *testing.T) {
 }
 
 func TestDisconnectFreesSlot(t *testing.T) {
-	e := newInferEnv(t, engine.Config{NumParallel: 1}, nil)
+	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 1}}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan struct{}, 1)
@@ -389,7 +389,7 @@ func TestQueueFull503(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e := newInferEnv(t, engine.Config{NumCtx: 64}, nil)
+	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumCtx: 64}}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
 	os.WriteFile(bad, []byte("GGXX this is not a model at all, just some bytes to fill a header"), 0o644)

@@ -45,7 +45,7 @@ func scrape(t *testing.T, url string) string {
 // requests by route and status, tokens in and out, time to first token, batch sizes, prefix-cache reuse
 // and the loaded model's memory.
 func TestMetrics(t *testing.T) {
-	e := newInferEnv(t, engine.Config{NumParallel: 2}, nil)
+	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 2}}, nil)
 	e.importTiny("metrics-m", "tiny-llama")
 	stream := false
 	for range 2 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/onnx"
 )
 
@@ -21,22 +22,25 @@ type Config struct {
 	Listen string
 	// ModelsDir is the model store root (OLLAMA_MODELS).
 	ModelsDir string
-	// KeepAlive is how long an idle model stays loaded; negative means forever (OLLAMA_KEEP_ALIVE).
+	// KeepAlive is how long an idle model stays loaded; 0 unloads it at once, negative means forever
+	// (OLLAMA_KEEP_ALIVE, default engine.DefaultKeepAlive).
 	KeepAlive time.Duration
-	// NumParallel is the number of sequences each loaded model serves at once; 0 lets the engine choose
-	// the count with the best aggregate throughput on this machine (OLLAMA_NUM_PARALLEL).
+	// NumParallel is the number of sequences each loaded model serves at once (OLLAMA_NUM_PARALLEL,
+	// default engine.DefaultParallel).
 	NumParallel int
-	// MaxLoadedModels caps resident models (OLLAMA_MAX_LOADED_MODELS; 0 means 3, as Ollama on CPU).
+	// MaxLoadedModels caps resident models (OLLAMA_MAX_LOADED_MODELS, default engine.DefaultMaxLoadedModels).
 	MaxLoadedModels int
-	// MaxQueue is how many requests may wait for a model before the server answers 503 (OLLAMA_MAX_QUEUE).
+	// MaxQueue is how many requests may wait for a model before the server answers 503 (OLLAMA_MAX_QUEUE,
+	// default engine.DefaultMaxQueue).
 	MaxQueue int
-	// ContextLength is the default num_ctx; 0 lets the engine pick Ollama's default (OLLAMA_CONTEXT_LENGTH).
+	// ContextLength is the default num_ctx (OLLAMA_CONTEXT_LENGTH, default engine.DefaultNumCtx).
 	ContextLength int
 	// Origins are extra CORS origins (OLLAMA_ORIGINS).
 	Origins []string
 	// LogLevel is "info", "debug" or "trace" (OLLAMA_DEBUG).
 	LogLevel string
-	// LoadTimeout bounds a model load; 0 means no bound (OLLAMA_LOAD_TIMEOUT).
+	// LoadTimeout bounds a model load; 0 means no bound (OLLAMA_LOAD_TIMEOUT, default
+	// engine.DefaultLoadTimeout).
 	LoadTimeout time.Duration
 	// FlashAttention turns on flash attention for GGUF models (OLLAMA_FLASH_ATTENTION).
 	FlashAttention bool
@@ -63,9 +67,9 @@ type Config struct {
 	// ONNXSpin lets ONNX Runtime's idle threads spin between operators and runs: lower latency, but busy
 	// cores that a GGUF model decoding at the same time would miss (HEARTH_ONNX_SPIN, default false).
 	ONNXSpin bool
-	// ONNXBatchWindow is how long an idle ONNX model waits for concurrent requests to join a batch
-	// (only once requests have been overlapping);
-	// negative means no wait (HEARTH_ONNX_BATCH_WINDOW, default 500µs; 0 also means no wait).
+	// ONNXBatchWindow is how long an idle ONNX model waits for concurrent requests to join a batch (only
+	// once requests have been overlapping); 0 means no wait (HEARTH_ONNX_BATCH_WINDOW, default
+	// onnx.DefaultBatchWindow).
 	ONNXBatchWindow time.Duration
 }
 
@@ -104,6 +108,13 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 		}
 		return b
 	}
+	// countVar reads a count where 0, like unset, picks the default (Ollama's "automatic").
+	countVar := func(k string, def int) int {
+		if n := intVar(k, def); n > 0 {
+			return n
+		}
+		return def
+	}
 	durationVar := func(k string, def time.Duration) time.Duration {
 		v := env(k)
 		if v == "" {
@@ -121,13 +132,13 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 	c := Config{
 		Listen:          listenAddr(env("OLLAMA_HOST")),
 		ModelsDir:       env("OLLAMA_MODELS"),
-		KeepAlive:       durationVar("OLLAMA_KEEP_ALIVE", 5*time.Minute),
-		NumParallel:     intVar("OLLAMA_NUM_PARALLEL", 0),
-		MaxLoadedModels: intVar("OLLAMA_MAX_LOADED_MODELS", 0),
-		MaxQueue:        intVar("OLLAMA_MAX_QUEUE", 512),
-		ContextLength:   intVar("OLLAMA_CONTEXT_LENGTH", 0),
+		KeepAlive:       durationVar("OLLAMA_KEEP_ALIVE", engine.DefaultKeepAlive),
+		NumParallel:     countVar("OLLAMA_NUM_PARALLEL", engine.DefaultParallel),
+		MaxLoadedModels: countVar("OLLAMA_MAX_LOADED_MODELS", engine.DefaultMaxLoadedModels),
+		MaxQueue:        countVar("OLLAMA_MAX_QUEUE", engine.DefaultMaxQueue),
+		ContextLength:   countVar("OLLAMA_CONTEXT_LENGTH", engine.DefaultNumCtx),
 		LogLevel:        logLevel(env("OLLAMA_DEBUG")),
-		LoadTimeout:     durationVar("OLLAMA_LOAD_TIMEOUT", 5*time.Minute),
+		LoadTimeout:     durationVar("OLLAMA_LOAD_TIMEOUT", engine.DefaultLoadTimeout),
 		FlashAttention:  boolVar("OLLAMA_FLASH_ATTENTION", false),
 		KVCacheType:     strings.ToLower(env("OLLAMA_KV_CACHE_TYPE")),
 		NoPrune:         boolVar("OLLAMA_NOPRUNE", false),
@@ -141,12 +152,9 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 	}
 	if v := env("HEARTH_ONNX_BATCH_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)
-		switch {
-		case err != nil || d < 0:
+		if err != nil || d < 0 {
 			warn("HEARTH_ONNX_BATCH_WINDOW", v, onnx.DefaultBatchWindow.String())
-		case d == 0:
-			c.ONNXBatchWindow = -1
-		default:
+		} else {
 			c.ONNXBatchWindow = d
 		}
 	}
@@ -158,9 +166,6 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 	}
 	if c.LoadTimeout <= 0 {
 		c.LoadTimeout = 0
-	}
-	if c.MaxLoadedModels == 0 {
-		c.MaxLoadedModels = 3
 	}
 	switch c.KVCacheType {
 	case "", "f16", "q8_0", "q4_0":

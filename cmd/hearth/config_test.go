@@ -23,7 +23,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if !strings.HasSuffix(c.ModelsDir, "/.ollama/models") {
 		t.Errorf("ModelsDir = %q, want ~/.ollama/models", c.ModelsDir)
 	}
-	if c.KeepAlive != 5*time.Minute || c.MaxQueue != 512 || c.MaxLoadedModels != 3 || c.NumParallel != 0 {
+	if c.KeepAlive != 5*time.Minute || c.MaxQueue != 512 || c.MaxLoadedModels != 3 || c.NumParallel != 4 {
 		t.Errorf("defaults: keep_alive %v, max_queue %d, max_loaded %d, num_parallel %d",
 			c.KeepAlive, c.MaxQueue, c.MaxLoadedModels, c.NumParallel)
 	}
@@ -108,7 +108,7 @@ func TestLoadConfigInvalidValuesWarn(t *testing.T) {
 		"OLLAMA_KV_CACHE_TYPE":     "q2",
 		"HEARTH_ONNX_BATCH_WINDOW": "-1ms",
 	}))
-	if c.NumParallel != 0 || c.MaxQueue != 512 || c.KeepAlive != 5*time.Minute || c.FlashAttention || c.KVCacheType != "" ||
+	if c.NumParallel != 4 || c.MaxQueue != 512 || c.KeepAlive != 5*time.Minute || c.FlashAttention || c.KVCacheType != "" ||
 		c.ONNXBatchWindow != 500*time.Microsecond {
 		t.Errorf("invalid values not replaced by defaults: %+v", c)
 	}
@@ -127,5 +127,27 @@ func TestLogLevel(t *testing.T) {
 		if got := logLevel(in); got != want {
 			t.Errorf("logLevel(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A count of 0 is Ollama's "automatic", the default; a duration of 0 is none.
+func TestLoadConfigZeroes(t *testing.T) {
+	c, warnings := LoadConfig(envOf(map[string]string{
+		"OLLAMA_NUM_PARALLEL":      "0",
+		"OLLAMA_MAX_LOADED_MODELS": "0",
+		"OLLAMA_MAX_QUEUE":         "0",
+		"OLLAMA_CONTEXT_LENGTH":    "0",
+		"OLLAMA_LOAD_TIMEOUT":      "0",
+		"HEARTH_ONNX_BATCH_WINDOW": "0",
+	}))
+	if len(warnings) != 0 {
+		t.Fatalf("unexpected warnings: %v", warnings)
+	}
+	if c.NumParallel != 4 || c.MaxLoadedModels != 3 || c.MaxQueue != 512 || c.ContextLength != 4096 ||
+		c.LoadTimeout != 0 || c.ONNXBatchWindow != 0 {
+		t.Errorf("config = %+v", c)
+	}
+	if c, _ := LoadConfig(envOf(nil)); c.LoadTimeout != 5*time.Minute || c.ContextLength != 4096 {
+		t.Errorf("defaults: load timeout %v, context length %d", c.LoadTimeout, c.ContextLength)
 	}
 }

@@ -58,16 +58,19 @@ func serve(ctx context.Context, args []string) error {
 			llamaBackend,
 			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},
-		Facts:           facts,
-		KeepAlive:       cfg.KeepAlive,
-		KeepAliveZero:   cfg.KeepAlive == 0,
 		MaxLoadedModels: cfg.MaxLoadedModels,
 		MaxQueue:        cfg.MaxQueue,
-		NumParallel:     cfg.NumParallel,
-		NumCtx:          cfg.ContextLength,
-		KVCacheType:     cfg.KVCacheType,
-		FlashAttention:  cfg.FlashAttention,
+		MemoryLimit:     engine.DefaultMemoryLimit(),
+		LoadTimeout:     cfg.LoadTimeout,
 		Logger:          slog.Default(),
+		Pipeline: engine.PipelineConfig{
+			Store:          store,
+			KeepAlive:      cfg.KeepAlive,
+			NumParallel:    cfg.NumParallel,
+			NumCtx:         cfg.ContextLength,
+			KVCacheType:    cfg.KVCacheType,
+			FlashAttention: cfg.FlashAttention,
+		},
 	})
 	defer sched.Close()
 

@@ -41,7 +41,7 @@ type Job struct {
 // Options shape the batches a Batcher forms.
 type Options struct {
 	// Window is how long an idle Batcher waits after the first input arrives for others to join it,
-	// when requests have overlapped within the last ConcurrencyMemory; zero or negative: no wait.
+	// when requests have overlapped within the last ConcurrencyMemory; 0 is no wait.
 	Window time.Duration
 	// MaxBatch is the most sequences in one model call (at least 1).
 	MaxBatch int

@@ -31,7 +31,7 @@ var (
 
 // Backend loads the ONNX models of the store. It implements engine.Backend.
 type Backend struct {
-	// LibraryPath is libonnxruntime.so, handed to Init before the first load ("" uses $HEARTH_ORT_LIBRARY).
+	// LibraryPath is libonnxruntime.so, handed to Init before the first load.
 	LibraryPath string
 	// Options tune every model the backend loads; a LoadConfig's NumThread overrides Options.Threads and
 	// its NumCtx caps the tokens per input (Options.MaxLength).

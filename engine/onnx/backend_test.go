@@ -33,7 +33,7 @@ func storedModel(t *testing.T, recipe string) *registry.Model {
 
 func TestBackend(t *testing.T) {
 	testInit(t)
-	b := NewBackend("", Options{Threads: 2})
+	b := NewBackend(testLibrary(), Options{Threads: 2})
 	emb, cls, xenc := storedModel(t, "minilm-onnx"), storedModel(t, "tinybert-cls-onnx"), storedModel(t, "tinybert-rerank-onnx")
 	if !b.Supports(emb) || b.Supports(&registry.Model{ModelPath: "/x.gguf"}) {
 		t.Error("Supports")

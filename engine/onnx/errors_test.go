@@ -144,7 +144,7 @@ func TestVocabOnlyAndInferredConfig(t *testing.T) {
 	testInit(t)
 	// No tokenizer.json and no hearth.json: vocab.txt and config.json's architecture describe the model.
 	dir := copyModel(t, "minilm-onnx", "tokenizer.json", onnxspec.ConfigFile)
-	m, err := LoadDir(dir, Options{BatchWindow: -1})
+	m, err := LoadDir(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestVocabOnlyAndInferredConfig(t *testing.T) {
 }
 
 func TestBatchWindowOff(t *testing.T) {
-	m := testLoad(t, "minilm-onnx", Options{BatchWindow: -1, MaxBatch: 4})
+	m := testLoad(t, "minilm-onnx", Options{MaxBatch: 4})
 	if _, _, err := m.Embed(context.Background(), sentences(10), true); err != nil {
 		t.Fatal(err)
 	}

@@ -19,13 +19,16 @@ func testModelDir(t testing.TB, name string) string {
 	return dir
 }
 
+// testLibrary is the ONNX Runtime library the tests load, from the environment scripts/env.sh sets.
+func testLibrary() string { return os.Getenv("HEARTH_ORT_LIBRARY") }
+
 // testInit initialises ONNX Runtime or skips the test when its library is not installed.
 func testInit(t testing.TB) {
 	t.Helper()
-	if os.Getenv(LibraryEnv) == "" {
-		t.Skipf("%s is not set (source scripts/env.sh)", LibraryEnv)
+	if testLibrary() == "" {
+		t.Skip("HEARTH_ORT_LIBRARY is not set (source scripts/env.sh)")
 	}
-	if err := Init(""); err != nil {
+	if err := Init(testLibrary()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -22,7 +22,7 @@ import (
 // ErrModelClosed ends the requests of a model that was unloaded while they waited.
 var ErrModelClosed = batch.ErrClosed
 
-// Options tune how a loaded model runs. The zero value picks the defaults.
+// Options tune how a loaded model runs. A zero count picks its default; a zero BatchWindow is no wait.
 type Options struct {
 	// Threads is ONNX Runtime's intra-op thread count (0: one per CPU).
 	Threads int
@@ -31,7 +31,7 @@ type Options struct {
 	Spin bool
 	// BatchWindow is how long an idle model waits after a request arrives for concurrent ones to join
 	// its batch, once requests have overlapped within the last second (batch.ConcurrencyMemory); a
-	// client sending one request at a time never waits (0: DefaultBatchWindow; negative: no wait).
+	// client sending one request at a time never waits. 0 is no wait; hearth serve uses DefaultBatchWindow.
 	BatchWindow time.Duration
 	// MaxBatch is the most sequences in one model call (0: DefaultMaxBatch).
 	MaxBatch int
@@ -111,9 +111,6 @@ func load(f files, graph string, opts Options) (*Model, error) {
 		m.padID = int64(id)
 	}
 	bo := batch.Options{Window: opts.BatchWindow, MaxBatch: opts.MaxBatch, MaxTokens: opts.MaxBatchTokens, Padded: true}
-	if bo.Window == 0 {
-		bo.Window = DefaultBatchWindow
-	}
 	if bo.MaxBatch <= 0 {
 		bo.MaxBatch = DefaultMaxBatch
 	}

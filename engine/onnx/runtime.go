@@ -9,9 +9,6 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 )
 
-// LibraryEnv names the environment variable holding the path of libonnxruntime.so when the caller gives none.
-const LibraryEnv = "HEARTH_ORT_LIBRARY"
-
 // ErrNoRuntime is returned when ONNX Runtime's shared library cannot be found or loaded.
 var ErrNoRuntime = errors.New("ONNX Runtime is not available")
 
@@ -20,16 +17,14 @@ var (
 	initErr  error
 )
 
-// Init loads ONNX Runtime from libraryPath (or $HEARTH_ORT_LIBRARY when empty) and creates its environment.
+// Init loads ONNX Runtime from libraryPath (the configuration's HEARTH_ORT_LIBRARY, or where hearth serve
+// looks for it) and creates its environment.
 // ONNX Runtime allows one environment per process, so only the first call does anything; every later call
 // returns the first call's result. Load calls Init itself.
 func Init(libraryPath string) error {
 	initOnce.Do(func() {
 		if libraryPath == "" {
-			libraryPath = os.Getenv(LibraryEnv)
-		}
-		if libraryPath == "" {
-			initErr = fmt.Errorf("%w: set %s to the path of libonnxruntime.so", ErrNoRuntime, LibraryEnv)
+			initErr = fmt.Errorf("%w: no path to libonnxruntime.so was configured (HEARTH_ORT_LIBRARY)", ErrNoRuntime)
 			return
 		}
 		if _, err := os.Stat(libraryPath); err != nil {
