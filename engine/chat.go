@@ -11,28 +11,32 @@ import (
 	"github.com/ollama/ollama/tools"
 	"github.com/ollama/ollama/types/model"
 
+	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
 
 // Chat serves an /api/chat request for the resolved model m, calling fn with each response chunk in order;
 // errors behave as in Generate.
-func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRequest, fn func(api.ChatResponse) error) error {
+func (p *Pipeline) Chat(ctx context.Context, m *registry.Model, req *api.ChatRequest, fn func(api.ChatResponse) error) error {
 	start := time.Now()
+	// The checks below come in the order of Ollama's ChatHandler (server/routes.go): unload, tools,
+	// thinking, then the load. Unlike generate, Ollama checks the think level only once the prompt is
+	// rendered (chatRoute.begin).
 	if len(req.Messages) == 0 && req.KeepAlive != nil && req.KeepAlive.Duration == 0 {
-		s.Expire(m)
+		p.sched.Expire(m)
 		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "unload"})
 	}
-	facts, err := s.facts.Of(m)
+	facts, err := p.facts.Of(m)
 	if err != nil {
 		return err
 	}
-	tmpl, defaultStops := facts.Template, facts.Stops
 	if len(req.Tools) > 0 && !facts.Has(model.CapabilityTools) {
 		return badRequest("%s does not support tools", m.Name.String())
 	}
 	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
+	// hearth's own checks, after Ollama's (see Generate).
 	for _, msg := range req.Messages {
 		if len(msg.Images) > 0 && !facts.Has(model.CapabilityVision) {
 			return badRequest("%q does not support images: it has no vision projector", req.Model)
@@ -42,103 +46,92 @@ func (s *Scheduler) Chat(ctx context.Context, m *registry.Model, req *api.ChatRe
 	if err != nil {
 		return err
 	}
+	return p.complete(ctx, &completion{
+		name: req.Model, model: m, facts: facts, start: start,
+		options: req.Options, keepAlive: req.KeepAlive, format: format,
+		shift: req.Shift == nil || *req.Shift, truncate: req.Truncate == nil || *req.Truncate,
+		logprob: req.Logprobs, topLogprobs: req.TopLogprobs, debugRenderOnly: req.DebugRenderOnly,
+		route: &chatRoute{req: req, m: m, facts: facts, fn: fn},
+	})
+}
 
-	opts, err := s.Options(m, req.Options)
-	if err != nil {
-		return err
-	}
-	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
-	if err != nil {
-		return err
-	}
-	defer lease.Release()
-	loaded := time.Now()
-	if len(req.Messages) == 0 {
-		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "load"})
-	}
-	gen, ok := lease.Runner.(Generator)
-	if !ok {
-		return badRequest("%q does not support chat", req.Model)
-	}
-	if !hasStop(m, req.Options) {
-		opts.Stop = defaultStops
-	}
+// chatRoute shapes a completion as /api/chat replies: an assistant message whose text the model's parsers
+// split into content, thinking and tool calls.
+type chatRoute struct {
+	req   *api.ChatRequest
+	m     *registry.Model
+	facts *modelfacts.Facts
+	fn    func(api.ChatResponse) error
 
+	images     int
+	builtin    parsers.Parser
+	thinker    *thinking.Parser
+	toolParser *tools.Parser
+}
+
+func (r *chatRoute) name() string   { return "chat" }
+func (r *chatRoute) loadOnly() bool { return len(r.req.Messages) == 0 }
+
+func (r *chatRoute) loaded() error {
+	return r.fn(api.ChatResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"}, Done: true, DoneReason: "load"})
+}
+
+// prompt renders the model's messages, then the request's, after the model's system prompt unless the
+// request brings its own; the model's built-in parser rewrites the tools it is given first, as in Ollama.
+func (r *chatRoute) prompt(gen Generator, opts api.Options) (string, error) {
+	m, req := r.m, r.req
 	msgs := append(append([]api.Message{}, m.Messages...), req.Messages...)
 	if req.Messages[0].Role != "system" && m.System != "" {
 		msgs = append([]api.Message{{Role: "system", Content: m.System}}, msgs...)
 	}
 	msgs = filterThinkTags(msgs, m)
-
-	parserName := facts.Parser
-	var builtin parsers.Parser
-	processedTools := req.Tools
-	if parserName != "" {
-		if builtin = parsers.ParserForName(parserName); builtin != nil {
-			processedTools = builtin.Init(req.Tools, &msgs[len(msgs)-1], req.Think)
+	for _, msg := range msgs {
+		r.images += len(msg.Images)
+	}
+	tools := req.Tools
+	if r.facts.Parser != "" {
+		if r.builtin = parsers.ParserForName(r.facts.Parser); r.builtin != nil {
+			tools = r.builtin.Init(req.Tools, &msgs[len(msgs)-1], req.Think)
 		}
 	}
-	truncate := req.Truncate == nil || *req.Truncate
-	prompt, err := chatPrompt(m, tmpl, gen.Tokenize, opts.NumCtx, msgs, processedTools, req.Think, truncate)
+	prompt, err := chatPrompt(m, r.facts.Template, gen.Tokenize, opts.NumCtx, msgs, tools, req.Think, req.Truncate == nil || *req.Truncate)
 	if err != nil {
-		return badRequest("template error: %v", err)
+		return "", badRequest("template error: %v", err)
 	}
-	if req.DebugRenderOnly {
-		images := 0
-		for _, msg := range msgs {
-			images += len(msg.Images)
-		}
-		return fn(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
-			DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: images}})
-	}
-	if req.Think != nil && req.Think.IsString() && parserName != "harmony" {
-		return badRequest("think value %q is not supported for this model", req.Think.String())
-	}
-	thinker := thinkingParser(facts.ThinkOpen, facts.ThinkClose, req.Think, prompt)
-	var toolParser *tools.Parser
-	if len(req.Tools) > 0 && (builtin == nil || !builtin.HasToolSupport()) {
-		toolParser = tools.NewParser(tmpl.Template, req.Tools)
-	}
+	return prompt, nil
+}
 
-	ch, err := gen.Generate(ctx, GenerateRequest{
-		Prompt: prompt, Options: opts, Format: format,
-		Shift: req.Shift == nil || *req.Shift, Truncate: truncate,
-		Logprobs: req.Logprobs, TopLogprobs: req.TopLogprobs,
-	})
-	if err != nil {
+func (r *chatRoute) debug(prompt string) error {
+	return r.fn(api.ChatResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(),
+		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: r.images}})
+}
+
+func (r *chatRoute) begin(prompt string) error {
+	// Ollama's ChatHandler checks the think level here, after debug_render_only has been answered.
+	if err := thinkString(r.req.Think, r.facts.Parser); err != nil {
 		return err
 	}
-	obs := newStreamObserver(m.ShortName, start)
-	for c := range ch {
-		if c.Err != nil {
-			return c.Err
-		}
-		obs.chunk(c)
-		res := api.ChatResponse{
-			Model: req.Model, CreatedAt: time.Now().UTC(), Done: c.Done, Logprobs: c.Logprobs,
-			Message: api.Message{Role: "assistant", Content: c.Text},
-		}
-		if c.Done {
-			res.DoneReason = c.DoneReason
-			res.Metrics = metrics(c, start, loaded)
-		}
-		send, err := shapeChat(&res, c, builtin, thinker, toolParser)
-		if err != nil {
-			return err
-		}
-		if send {
-			if err := fn(res); err != nil {
-				return err
-			}
-		}
-		if c.Done {
-			return nil
-		}
+	r.thinker = thinkingParser(r.facts.ThinkOpen, r.facts.ThinkClose, r.req.Think, prompt)
+	if len(r.req.Tools) > 0 && (r.builtin == nil || !r.builtin.HasToolSupport()) {
+		r.toolParser = tools.NewParser(r.facts.Template.Template, r.req.Tools)
 	}
-	if err := ctx.Err(); err != nil {
+	return nil
+}
+
+func (r *chatRoute) send(c Chunk, m api.Metrics) error {
+	res := api.ChatResponse{
+		Model: r.req.Model, CreatedAt: time.Now().UTC(), Done: c.Done, Logprobs: c.Logprobs,
+		Message: api.Message{Role: "assistant", Content: c.Text},
+	}
+	if c.Done {
+		res.DoneReason = c.DoneReason
+		res.Metrics = m
+	}
+	send, err := shapeChat(&res, c, r.builtin, r.thinker, r.toolParser)
+	if err != nil || !send {
 		return err
 	}
-	return ErrClosed
+	return r.fn(res)
 }
 
 // shapeChat splits a chunk's text into thinking, content and tool calls with whichever parsers apply, as

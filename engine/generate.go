@@ -8,10 +8,10 @@ import (
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/model/parsers"
 	"github.com/ollama/ollama/template"
+	"github.com/ollama/ollama/thinking"
 	"github.com/ollama/ollama/types/model"
 
 	"github.com/hearthlink/hearth/modelfacts"
-
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -19,29 +19,27 @@ import (
 // in order, the way api.Client.Generate hands them out. An error before the first call to fn means nothing
 // was sent (*RequestError, ErrServerBusy, *LoadError, ...); an error after it ends the stream. An error
 // from fn (the client went away) stops generation and is returned.
-func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.GenerateRequest, fn func(api.GenerateResponse) error) error {
+func (p *Pipeline) Generate(ctx context.Context, m *registry.Model, req *api.GenerateRequest, fn func(api.GenerateResponse) error) error {
 	start := time.Now()
+	// The checks below come in the order of Ollama's GenerateHandler (server/routes.go), so a request that
+	// is wrong in several ways gets Ollama's error: unload, raw-mode conflicts, the think level, insert,
+	// thinking, then the load.
 	if req.Prompt == "" && req.KeepAlive != nil && req.KeepAlive.Duration == 0 {
-		s.Expire(m)
+		p.sched.Expire(m)
 		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: "unload"})
 	}
 	if req.Raw && (req.Template != "" || req.System != "" || len(req.Context) > 0) {
 		return badRequest("raw mode does not support template, system, or context")
 	}
-	facts, err := s.facts.Of(m)
+	facts, err := p.facts.Of(m)
 	if err != nil {
 		return err
 	}
-	tmpl, defaultStops := facts.Template, facts.Stops
-	parserName := facts.Parser
-	var builtin parsers.Parser
-	if !req.Raw && parserName != "" {
-		if builtin = parsers.ParserForName(parserName); builtin != nil {
-			builtin.Init(nil, nil, req.Think)
-		}
-	}
-	if req.Think != nil && req.Think.IsString() && parserName != "harmony" {
-		return badRequest("think value %q is not supported for this model", req.Think.String())
+	// Ollama readies the output parser here, with the think value as the client sent it: before thinking
+	// defaults to on below.
+	parserThink := req.Think
+	if err := thinkString(req.Think, facts.Parser); err != nil {
+		return err
 	}
 	if req.Suffix != "" && !facts.Has(model.CapabilityInsert) {
 		return badRequest("%s does not support insert", m.Name.String())
@@ -49,6 +47,8 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
+	// hearth's own checks, after Ollama's: images need a vision model (Ollama ignores them), and the format
+	// must be one a grammar can be made of (Ollama finds out in its runner).
 	if len(req.Images) > 0 && !facts.Has(model.CapabilityVision) {
 		return badRequest("%q does not support images: it has no vision projector", req.Model)
 	}
@@ -56,100 +56,100 @@ func (s *Scheduler) Generate(ctx context.Context, m *registry.Model, req *api.Ge
 	if err != nil {
 		return err
 	}
-
-	opts, err := s.Options(m, req.Options)
-	if err != nil {
-		return err
-	}
-	lease, err := s.Acquire(ctx, m, s.loadConfig(opts), s.keepAlive(m, req.KeepAlive))
-	if err != nil {
-		return err
-	}
-	defer lease.Release()
-	loaded := time.Now()
-	if req.Prompt == "" {
-		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: "load"})
-	}
-	gen, ok := lease.Runner.(Generator)
-	if !ok {
-		return badRequest("%q does not support generate", req.Model)
-	}
-	if !hasStop(m, req.Options) {
-		opts.Stop = defaultStops
-	}
 	truncate := req.Truncate == nil || *req.Truncate
-
-	prompt, err := s.generatePrompt(m, tmpl, gen, req, opts.NumCtx, truncate)
-	if err != nil {
-		return err
-	}
-	if req.DebugRenderOnly {
-		return fn(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(),
-			DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(req.Images)}})
-	}
-	var thinker = thinkingParserFor(builtin, facts.ThinkOpen, facts.ThinkClose, req.Think, prompt)
-
-	ch, err := gen.Generate(ctx, GenerateRequest{
-		Prompt: prompt, Options: opts, Format: format,
-		Shift: req.Shift == nil || *req.Shift, Truncate: truncate,
-		Logprobs: req.Logprobs, TopLogprobs: req.TopLogprobs,
+	return p.complete(ctx, &completion{
+		name: req.Model, model: m, facts: facts, start: start,
+		options: req.Options, keepAlive: req.KeepAlive, format: format,
+		shift: req.Shift == nil || *req.Shift, truncate: truncate,
+		logprob: req.Logprobs, topLogprobs: req.TopLogprobs, debugRenderOnly: req.DebugRenderOnly,
+		route: &generateRoute{req: req, m: m, facts: facts, fn: fn, parserThink: parserThink, truncate: truncate},
 	})
-	if err != nil {
-		return err
+}
+
+// generateRoute shapes a completion as /api/generate replies: the response text (split into thinking and
+// response by the model's parser), and on the last chunk the metrics and the context tokens.
+type generateRoute struct {
+	req         *api.GenerateRequest
+	m           *registry.Model
+	facts       *modelfacts.Facts
+	fn          func(api.GenerateResponse) error
+	parserThink *api.ThinkValue
+	truncate    bool
+
+	gen     Generator
+	text    string // the prompt, for the context of the last chunk
+	all     strings.Builder
+	builtin parsers.Parser
+	thinker *thinking.Parser
+}
+
+func (r *generateRoute) name() string   { return "generate" }
+func (r *generateRoute) loadOnly() bool { return r.req.Prompt == "" }
+
+func (r *generateRoute) loaded() error {
+	return r.fn(api.GenerateResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: "load"})
+}
+
+func (r *generateRoute) prompt(gen Generator, opts api.Options) (string, error) {
+	r.gen = gen
+	return generatePrompt(r.m, r.facts.Template, gen, r.req, opts.NumCtx, r.truncate)
+}
+
+func (r *generateRoute) debug(prompt string) error {
+	return r.fn(api.GenerateResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(),
+		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(r.req.Images)}})
+}
+
+func (r *generateRoute) begin(prompt string) error {
+	r.text = prompt
+	if !r.req.Raw && r.facts.Parser != "" {
+		if r.builtin = parsers.ParserForName(r.facts.Parser); r.builtin != nil {
+			// No tools and no last message on the generate route, as in Ollama.
+			r.builtin.Init(nil, nil, r.parserThink)
+		}
 	}
-	var all strings.Builder
-	obs := newStreamObserver(m.ShortName, start)
-	for c := range ch {
-		if c.Err != nil {
-			return c.Err
-		}
-		obs.chunk(c)
-		res := api.GenerateResponse{
-			Model: req.Model, CreatedAt: time.Now().UTC(), Response: c.Text, Done: c.Done, Logprobs: c.Logprobs,
-		}
-		all.WriteString(c.Text)
-		if c.Done {
-			res.DoneReason = c.DoneReason
-			res.Metrics = metrics(c, start, loaded)
-			if !req.Raw {
-				if res.Context, err = gen.Tokenize(prompt + all.String()); err != nil {
-					return err
-				}
-			}
-		}
-		switch {
-		case builtin != nil:
-			content, thought, calls, err := builtin.Add(c.Text, c.Done)
-			if err != nil {
+	r.thinker = thinkingParserFor(r.builtin, r.facts.ThinkOpen, r.facts.ThinkClose, r.req.Think, prompt)
+	return nil
+}
+
+func (r *generateRoute) send(c Chunk, m api.Metrics) error {
+	res := api.GenerateResponse{
+		Model: r.req.Model, CreatedAt: time.Now().UTC(), Response: c.Text, Done: c.Done, Logprobs: c.Logprobs,
+	}
+	r.all.WriteString(c.Text)
+	if c.Done {
+		res.DoneReason = c.DoneReason
+		res.Metrics = m
+		if !r.req.Raw {
+			var err error
+			if res.Context, err = r.gen.Tokenize(r.text + r.all.String()); err != nil {
 				return err
 			}
-			res.Response, res.Thinking = content, thought
-			if c.Done && len(calls) > 0 {
-				res.ToolCalls = calls
-			}
-			if res.Response == "" && res.Thinking == "" && !res.Done && len(res.ToolCalls) == 0 {
-				continue
-			}
-		case thinker != nil:
-			res.Thinking, res.Response = thinker.AddContent(c.Text)
 		}
-		if err := fn(res); err != nil {
+	}
+	switch {
+	case r.builtin != nil:
+		content, thought, calls, err := r.builtin.Add(c.Text, c.Done)
+		if err != nil {
 			return err
 		}
-		if c.Done {
+		res.Response, res.Thinking = content, thought
+		if c.Done && len(calls) > 0 {
+			res.ToolCalls = calls
+		}
+		if res.Response == "" && res.Thinking == "" && !res.Done && len(res.ToolCalls) == 0 {
 			return nil
 		}
+	case r.thinker != nil:
+		res.Thinking, res.Response = r.thinker.AddContent(c.Text)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return ErrClosed
+	return r.fn(res)
 }
 
 // generatePrompt renders a generate request's prompt as Ollama does: raw prompts as given; a custom
 // template or a suffix through the legacy template path; otherwise as a chat of the system prompt, the
 // model's messages and the user's prompt, after the detokenized context of an earlier reply.
-func (s *Scheduler) generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, req *api.GenerateRequest, numCtx int, truncate bool) (string, error) {
+func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, req *api.GenerateRequest, numCtx int, truncate bool) (string, error) {
 	if req.Raw {
 		return req.Prompt, nil
 	}
@@ -199,39 +199,4 @@ func (s *Scheduler) generatePrompt(m *registry.Model, tmpl *template.Template, g
 		return "", badRequest("template error: %v", err)
 	}
 	return b.String(), nil
-}
-
-// hasStop reports whether the model or the request set stop strings.
-func hasStop(m *registry.Model, requestOpts map[string]any) bool {
-	_, a := m.Options["stop"]
-	_, b := requestOpts["stop"]
-	return a || b
-}
-
-// metrics builds a final chunk's durations and counts; load_duration runs from the request's start to the
-// model being ready, queueing included, and is never 0.
-func metrics(c Chunk, start, loaded time.Time) api.Metrics {
-	return api.Metrics{
-		TotalDuration:      time.Since(start),
-		LoadDuration:       max(loaded.Sub(start), 1),
-		PromptEvalCount:    c.PromptEvalCount,
-		PromptEvalDuration: c.PromptEvalDuration,
-		EvalCount:          c.EvalCount,
-		EvalDuration:       c.EvalDuration,
-	}
-}
-
-// defaultThink applies Ollama's thinking rules shared by generate and chat: unset on a model that can think
-// means think; asking a model that cannot think to think is a 400.
-func defaultThink(facts *modelfacts.Facts, think *api.ThinkValue, name string) (*api.ThinkValue, error) {
-	if facts.Has(model.CapabilityThinking) {
-		if think == nil {
-			return &api.ThinkValue{Value: true}, nil
-		}
-		return think, nil
-	}
-	if think != nil && think.Bool() {
-		return nil, badRequest("%q does not support thinking", name)
-	}
-	return think, nil
 }

@@ -1,10 +1,6 @@
 package engine
 
 import (
-	"os"
-	"strconv"
-	"strings"
-
 	"github.com/ollama/ollama/api"
 
 	"github.com/hearthlink/hearth/modelfacts"
@@ -17,8 +13,8 @@ const maxNumCtx = 1 << 24
 // Options merges a request's options over the model's parameters over the defaults, with Ollama's
 // semantics (unknown keys ignored, JSON numbers truncated to integers), except that a wrong type, or a
 // load-time value that makes no sense, is a *RequestError (Ollama answers 500).
-func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.Options, error) {
-	f, err := s.facts.Of(m)
+func (p *Pipeline) Options(m *registry.Model, requestOpts map[string]any) (api.Options, error) {
+	f, err := p.facts.Of(m)
 	if err != nil {
 		return api.Options{}, err
 	}
@@ -29,7 +25,7 @@ func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.
 	// Ollama warns about every parameter and option it does not know, on every request.
 	unknown, err := modelfacts.ApplyOptions(&opts, requestOpts)
 	for _, key := range append(unknown, f.UnknownOptions...) {
-		s.log.Warn("invalid option provided", "option", key)
+		p.log.Warn("invalid option provided", "option", key)
 	}
 	if err != nil {
 		return api.Options{}, &RequestError{Msg: err.Error()}
@@ -43,7 +39,7 @@ func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.
 		return api.Options{}, badRequest("num_thread %d is out of range: use 0 (automatic) or a positive thread count", opts.NumThread)
 	}
 	if opts.NumCtx == 0 {
-		opts.NumCtx = s.cfg.Pipeline.NumCtx
+		opts.NumCtx = p.cfg.NumCtx
 	}
 	if opts.NumBatch == 0 {
 		opts.NumBatch = 512
@@ -53,7 +49,7 @@ func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.
 
 // loadConfig picks the load-time options out of opts. num_gpu and main_gpu are left out: hearth runs on
 // the CPU, so they never force a reload.
-func (s *Scheduler) loadConfig(opts api.Options) LoadConfig {
+func (p *Pipeline) loadConfig(opts api.Options) LoadConfig {
 	mmap := 0
 	if opts.UseMMap != nil {
 		mmap = -1
@@ -70,28 +66,8 @@ func (s *Scheduler) loadConfig(opts api.Options) LoadConfig {
 		NumBatch:       min(opts.NumBatch, numCtx),
 		NumThread:      opts.NumThread,
 		UseMMap:        mmap,
-		Parallel:       s.cfg.Pipeline.NumParallel,
-		KVCacheType:    s.cfg.Pipeline.KVCacheType,
-		FlashAttention: s.cfg.Pipeline.FlashAttention,
+		Parallel:       p.cfg.NumParallel,
+		KVCacheType:    p.cfg.KVCacheType,
+		FlashAttention: p.cfg.FlashAttention,
 	}
-}
-
-// systemMemory reads MemTotal from /proc/meminfo; 16 GiB when it cannot.
-func systemMemory() int64 {
-	const fallback = 16 << 30
-	b, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
-		return fallback
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return kb << 10
-				}
-			}
-		}
-	}
-	return fallback
 }

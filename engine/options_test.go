@@ -11,7 +11,9 @@ import (
 
 func TestOptionsKeepModelDefaults(t *testing.T) {
 	store, m := storetest.GGUFModel(t, ggml.KV{"tokenizer.chat_template": storetest.ChatML}, `{"temperature":0.25,"stop":["<|x|>"],"keep_alive":"2m"}`)
-	s := NewScheduler(Config{Facts: modelfacts.NewCache(store), NumCtx: 1024})
+	cfg := DefaultPipelineConfig()
+	cfg.NumCtx = 1024
+	s := NewPipeline(NewScheduler(DefaultConfig()), modelfacts.NewCache(store), cfg)
 	for range 2 {
 		opts, err := s.Options(m, map[string]any{"num_predict": 7.0})
 		if err != nil {

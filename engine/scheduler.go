@@ -14,38 +14,6 @@ import (
 	"github.com/hearthlink/hearth/registry"
 )
 
-// Defaults of the settings, which hearth serve's configuration starts from (Ollama's, or hearth's where
-// noted); DefaultConfig gathers them.
-const (
-	DefaultKeepAlive       = 5 * time.Minute
-	DefaultMaxLoadedModels = 3
-	DefaultMaxQueue        = 512
-	DefaultNumCtx          = 4096
-	DefaultLoadTimeout     = 5 * time.Minute
-	// DefaultParallel is the number of sequences decoded together per model. On CPUs, batching 4
-	// sequences gives about twice the aggregate tokens per second of one (see native-engine.md) while
-	// keeping each stream's latency close to a lone one; Ollama's default is 1.
-	DefaultParallel = 4
-)
-
-// DefaultMemoryLimit is the memory loaded models may use together by default: 90% of the machine's.
-func DefaultMemoryLimit() int64 { return systemMemory() / 10 * 9 }
-
-// DefaultConfig returns every setting at its default, without backends.
-func DefaultConfig() Config {
-	return Config{
-		MaxLoadedModels: DefaultMaxLoadedModels,
-		MaxQueue:        DefaultMaxQueue,
-		MemoryLimit:     DefaultMemoryLimit(),
-		LoadTimeout:     DefaultLoadTimeout,
-		Pipeline: PipelineConfig{
-			KeepAlive:   DefaultKeepAlive,
-			NumParallel: DefaultParallel,
-			NumCtx:      DefaultNumCtx,
-		},
-	}
-}
-
 // forever is how a negative keep-alive is stored, as in Ollama.
 const forever = time.Duration(math.MaxInt64)
 
@@ -64,10 +32,6 @@ type Config struct {
 	LoadTimeout time.Duration
 	// Logger receives load and unload notes; nil is slog.Default().
 	Logger *slog.Logger
-
-	// Pipeline holds the request pipeline's settings. The Scheduler only carries them for Generate, Chat,
-	// Embed and the other request methods, until those move to their own type.
-	Pipeline PipelineConfig
 }
 
 // Scheduler loads models on first use, shares them between requests, and unloads them when their
@@ -88,8 +52,6 @@ type Scheduler struct {
 	loaded  map[string]*loadedModel
 	pending int
 	closed  bool
-
-	facts *modelfacts.Cache
 }
 
 // stopper is a timer that can be stopped (*time.Timer).

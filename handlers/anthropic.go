@@ -15,7 +15,7 @@ import (
 // back into a message or the Messages stream's events. Anthropic's server-side web_search tool is passed
 // to the model as an ordinary function tool: running the search is an ollama.com cloud feature.
 func (s *server) anthropicRoutes(r chi.Router) {
-	if s.sched == nil {
+	if s.completer == nil {
 		return
 	}
 	r.Post("/v1/messages", s.anthropicMessages)

@@ -1,16 +1,24 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	hapi "github.com/hearthlink/hearth/api"
+	"github.com/hearthlink/hearth/registry"
 )
 
-// classifyRoutes mounts hearth's POST /api/classify when the server has a scheduler.
+// classifier runs classification requests (engine.Pipeline).
+type classifier interface {
+	// Classify serves an /api/classify request for m.
+	Classify(ctx context.Context, m *registry.Model, req *hapi.ClassifyRequest) (*hapi.ClassifyResponse, error)
+}
+
+// classifyRoutes mounts hearth's POST /api/classify when the server has an engine.
 func (s *server) classifyRoutes(r chi.Router) {
-	if s.sched == nil {
+	if s.classifier == nil {
 		return
 	}
 	r.Post("/api/classify", s.classify)
@@ -27,7 +35,7 @@ func (s *server) classify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp, err := s.sched.Classify(r.Context(), m, &req)
+	resp, err := s.classifier.Classify(r.Context(), m, &req)
 	if err != nil {
 		writeError(w, engineErrorStatus(err), err.Error())
 		return

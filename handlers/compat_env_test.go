@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -40,7 +39,7 @@ const weatherTool = `{"type":"function","function":{"name":"get_weather","descri
 // Anthropic-compatible routes.
 func newCompatEnv(t testing.TB) *inferEnv {
 	t.Helper()
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	path, err := models.Ensure(context.Background(), "", "tiny-llama")
 	if err != nil {

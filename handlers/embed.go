@@ -12,9 +12,17 @@ import (
 	"github.com/hearthlink/hearth/registry"
 )
 
-// embedRoutes mounts /api/embed and the legacy /api/embeddings when the server has a scheduler.
+// embedder runs embedding requests (engine.Pipeline).
+type embedder interface {
+	// Embed serves an /api/embed request for m.
+	Embed(ctx context.Context, m *registry.Model, req *api.EmbedRequest) (*api.EmbedResponse, error)
+	// Embeddings serves a legacy /api/embeddings request for m.
+	Embeddings(ctx context.Context, m *registry.Model, req *api.EmbeddingRequest) (*api.EmbeddingResponse, error)
+}
+
+// embedRoutes mounts /api/embed and the legacy /api/embeddings when the server has an engine.
 func (s *server) embedRoutes(r chi.Router) {
-	if s.sched == nil {
+	if s.embedder == nil {
 		return
 	}
 	r.Post("/api/embed", s.embed)
@@ -41,7 +49,7 @@ func (s *server) runEmbed(ctx context.Context, req *api.EmbedRequest) (*api.Embe
 	if serr != nil {
 		return nil, serr
 	}
-	resp, err := s.sched.Embed(ctx, m, req)
+	resp, err := s.embedder.Embed(ctx, m, req)
 	if err != nil {
 		return nil, &statusError{engineErrorStatus(err), err.Error()}
 	}
@@ -58,7 +66,7 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp, err := s.sched.Embeddings(r.Context(), m, &req)
+	resp, err := s.embedder.Embeddings(r.Context(), m, &req)
 	if err != nil {
 		writeError(w, engineErrorStatus(err), err.Error())
 		return

@@ -7,21 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
-	"github.com/ollama/ollama/api"
-	"github.com/rs/zerolog"
-
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/engine/onnx"
-	"github.com/hearthlink/hearth/handlers"
-	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -40,18 +33,12 @@ func newEncoderEnv(t testing.TB) *inferEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := engine.DefaultConfig()
-	cfg.Backends = []engine.Backend{llama.NewBackend(""), onnx.NewBackend(ortLibrary, onnx.Options{Threads: 2, BatchWindow: onnx.DefaultBatchWindow})}
-	cfg.Logger = logger
-	cfg.Pipeline.Store, cfg.Pipeline.NumCtx = store, 512
-	sched := engine.NewScheduler(cfg)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
-	t.Cleanup(func() {
-		srv.Close()
-		sched.Close()
-	})
-	u, _ := url.Parse(srv.URL)
-	return &inferEnv{t: t, store: store, sched: sched, srv: srv, client: api.NewClient(u, http.DefaultClient)}
+	sc := engine.DefaultConfig()
+	sc.Backends = []engine.Backend{llama.NewBackend(""), onnx.NewBackend(ortLibrary, onnx.Options{Threads: 2, BatchWindow: onnx.DefaultBatchWindow})}
+	sc.Logger = logger
+	pc := engine.DefaultPipelineConfig()
+	pc.NumCtx, pc.Logger = 512, logger
+	return startInferEnv(t, store, sc, pc)
 }
 
 // importONNXDir stores the ONNX model folder dir as model name: one layer per file, named by its path in

@@ -35,31 +35,40 @@ type inferEnv struct {
 	client *api.Client
 }
 
-// newInferEnv starts a server with the default config but for the fields cfg sets (a num_ctx of 512 unless
-// it sets one); its Backends and Store are filled in.
-func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *inferEnv {
+// envConfig is what a test sets of a server's engine; zero fields keep their defaults (num_ctx: 512).
+type envConfig struct {
+	MaxLoadedModels, MaxQueue, NumParallel, NumCtx int
+}
+
+// newInferEnv starts a server whose engine has backend (llama.cpp when nil) and the settings cfg sets.
+func newInferEnv(t testing.TB, cfg envConfig, backend engine.Backend) *inferEnv {
 	t.Helper()
 	llama.Init("")
-	store, err := registry.Open(t.TempDir(), registry.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := registry.Open(t.TempDir(), registry.Options{Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if backend == nil {
 		backend = llama.NewBackend("")
 	}
-	def := engine.DefaultConfig()
-	cfg.MaxLoadedModels = cmp.Or(cfg.MaxLoadedModels, def.MaxLoadedModels)
-	cfg.MaxQueue = cmp.Or(cfg.MaxQueue, def.MaxQueue)
-	cfg.MemoryLimit = cmp.Or(cfg.MemoryLimit, def.MemoryLimit)
-	cfg.LoadTimeout = cmp.Or(cfg.LoadTimeout, def.LoadTimeout)
-	cfg.Pipeline.KeepAlive = cmp.Or(cfg.Pipeline.KeepAlive, def.Pipeline.KeepAlive)
-	cfg.Pipeline.NumParallel = cmp.Or(cfg.Pipeline.NumParallel, def.Pipeline.NumParallel)
-	cfg.Pipeline.NumCtx = cmp.Or(cfg.Pipeline.NumCtx, 512)
-	cfg.Backends = []engine.Backend{backend}
-	cfg.Pipeline.Store = store
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	sched := engine.NewScheduler(cfg)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched, Facts: cfg.Facts}))
+	sc := engine.DefaultConfig()
+	sc.Backends, sc.Logger = []engine.Backend{backend}, logger
+	sc.MaxLoadedModels = cmp.Or(cfg.MaxLoadedModels, sc.MaxLoadedModels)
+	sc.MaxQueue = cmp.Or(cfg.MaxQueue, sc.MaxQueue)
+	pc := engine.DefaultPipelineConfig()
+	pc.NumParallel = cmp.Or(cfg.NumParallel, pc.NumParallel)
+	pc.NumCtx = cmp.Or(cfg.NumCtx, 512)
+	pc.Logger = logger
+	return startInferEnv(t, store, sc, pc)
+}
+
+// startInferEnv serves store with a Scheduler and Pipeline of those settings until the test ends.
+func startInferEnv(t testing.TB, store *registry.Store, sc engine.Config, pc engine.PipelineConfig) *inferEnv {
+	facts := modelfacts.NewCache(store)
+	sched := engine.NewScheduler(sc)
+	pipeline := engine.NewPipeline(sched, facts, pc)
+	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Engine: pipeline, Scheduler: sched, Facts: facts}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

@@ -22,7 +22,7 @@ import (
 )
 
 func TestGenerateStreamingFinalChunk(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	var chunks []api.GenerateResponse
 	err := e.client.Generate(t.Context(), &api.GenerateRequest{Model: "tiny", Prompt: "Hello", Options: greedyOpts(10)},
@@ -72,7 +72,7 @@ func TestGenerateStreamingFinalChunk(t *testing.T) {
 }
 
 func TestChatStreamingAndNot(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	req := &api.ChatRequest{Model: "tiny", Messages: []api.Message{{Role: "user", Content: "Hi there"}}, Options: greedyOpts(12)}
 	var text strings.Builder
@@ -134,7 +134,7 @@ func TestChatStreamingAndNot(t *testing.T) {
 }
 
 func TestStopAndNumPredict(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	full, last, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: "Count", Raw: true, Options: greedyOpts(30)})
 	if err != nil {
@@ -159,7 +159,7 @@ func TestStopAndNumPredict(t *testing.T) {
 }
 
 func TestSeedReproducibleOverHTTP(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	opts := map[string]any{"temperature": 1.0, "seed": 7, "num_predict": 20}
 	a, _, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: "Say something", Options: opts})
@@ -176,7 +176,7 @@ func TestSeedReproducibleOverHTTP(t *testing.T) {
 }
 
 func TestJSONSchemaFormat(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	schema := `{"type":"object","properties":{"city":{"type":"string","maxLength":10},"population":{"type":"integer","minimum":0}},"required":["city","population"]}`
 	text, last, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: "A city as JSON", Format: json.RawMessage(schema), Options: greedyOpts(200)})
@@ -195,7 +195,7 @@ func TestJSONSchemaFormat(t *testing.T) {
 }
 
 func TestKeepAliveLoadUnload(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	_, last, err := e.generate(&api.GenerateRequest{Model: "tiny"})
 	if err != nil || last.DoneReason != "load" {
@@ -236,7 +236,7 @@ func TestKeepAliveLoadUnload(t *testing.T) {
 // Ollama answers a load or unload (empty prompt or messages) with c.JSON: one JSON object, Content-Type
 // application/json, even when the request streams (the default).
 func TestLoadUnloadReplyIsOneJSONObject(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	for _, tc := range []struct{ path, body, reason string }{
 		{"/api/generate", `{"model":"tiny"}`, "load"},
@@ -261,7 +261,7 @@ func TestLoadUnloadReplyIsOneJSONObject(t *testing.T) {
 }
 
 func TestEvictionByRules(t *testing.T) {
-	e := newInferEnv(t, engine.Config{MaxLoadedModels: 2}, nil)
+	e := newInferEnv(t, envConfig{MaxLoadedModels: 2}, nil)
 	e.importVariant("a", 0)
 	e.importVariant("b", 32)
 	e.importVariant("c", 64)
@@ -287,7 +287,7 @@ func TestEvictionByRules(t *testing.T) {
 // Concurrent clients each get the text a lone request gets. Raw prompts whose greedy continuations all
 // differ, so an answer delivered to the wrong client would not match.
 func TestConcurrentClientsMatchSequential(t *testing.T) {
-	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 4}}, nil)
+	e := newInferEnv(t, envConfig{NumParallel: 4}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	prompts := []string{"One", "Two words", "Three little words", "Four", "Five five", "Six", "Seven seas", "Eight"}
 	want := make([]string, len(prompts))
@@ -321,7 +321,7 @@ func TestConcurrentClientsMatchSequential(t *testing.T) {
 }
 
 func TestDisconnectFreesSlot(t *testing.T) {
-	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 1}}, nil)
+	e := newInferEnv(t, envConfig{NumParallel: 1}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	ctx, cancel := context.WithCancel(t.Context())
 	got := make(chan struct{}, 1)
@@ -363,7 +363,7 @@ func (g *gatedBackend) Load(ctx context.Context, m *registry.Model, cfg engine.L
 
 func TestQueueFull503(t *testing.T) {
 	gate := &gatedBackend{Backend: llama.NewBackend(""), gate: make(chan struct{})}
-	e := newInferEnv(t, engine.Config{MaxQueue: 1}, gate)
+	e := newInferEnv(t, envConfig{MaxQueue: 1}, gate)
 	e.importVariant("a", 0)
 	e.importVariant("b", 32)
 	first := make(chan error, 1)
@@ -389,7 +389,7 @@ func TestQueueFull503(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumCtx: 64}}, nil)
+	e := newInferEnv(t, envConfig{NumCtx: 64}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
 	os.WriteFile(bad, []byte("GGXX this is not a model at all, just some bytes to fill a header"), 0o644)
@@ -442,7 +442,7 @@ func inferModelPath(t *testing.T) string {
 }
 
 func TestReloadOnLoadOption(t *testing.T) {
-	e := newInferEnv(t, engine.Config{}, nil)
+	e := newInferEnv(t, envConfig{}, nil)
 	e.importTiny("tiny", "tiny-llama")
 	for _, n := range []int{512, 256} {
 		if _, _, err := e.generate(&api.GenerateRequest{Model: "tiny", Prompt: "x", Options: map[string]any{"num_ctx": n, "num_predict": 1}}); err != nil {

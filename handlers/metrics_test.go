@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
-
-	"github.com/hearthlink/hearth/engine"
 )
 
 // metricValue returns the value of the first sample of /metrics whose line matches pattern (a regular
@@ -45,7 +43,7 @@ func scrape(t *testing.T, url string) string {
 // requests by route and status, tokens in and out, time to first token, batch sizes, prefix-cache reuse
 // and the loaded model's memory.
 func TestMetrics(t *testing.T) {
-	e := newInferEnv(t, engine.Config{Pipeline: engine.PipelineConfig{NumParallel: 2}}, nil)
+	e := newInferEnv(t, envConfig{NumParallel: 2}, nil)
 	e.importTiny("metrics-m", "tiny-llama")
 	stream := false
 	for range 2 {

@@ -19,7 +19,7 @@ import (
 func (s *server) openAIRoutes(r chi.Router) {
 	r.Get("/v1/models", s.openAIListModels)
 	r.Get("/v1/models/{model}", s.openAIRetrieveModel)
-	if s.sched == nil {
+	if s.completer == nil {
 		return
 	}
 	r.Post("/v1/chat/completions", s.openAIChat)

@@ -88,7 +88,7 @@ func (r *instantRunner) Embed(_ context.Context, inputs []string, _ bool) ([][]f
 // becomes a template layer, as in production.
 func newRequestPathEnv(b *testing.B) *inferEnv {
 	b.Helper()
-	e := newInferEnv(b, engine.Config{}, instantBackend{})
+	e := newInferEnv(b, envConfig{}, instantBackend{})
 	gguf := tinyGGUF(b, llamaKV(nil))
 	d := digestOf(gguf)
 	ctx := context.Background()

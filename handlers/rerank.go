@@ -1,17 +1,25 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 
 	hapi "github.com/hearthlink/hearth/api"
+	"github.com/hearthlink/hearth/registry"
 )
 
+// reranker runs rerank requests (engine.Pipeline).
+type reranker interface {
+	// Rerank serves an /api/rerank request for m.
+	Rerank(ctx context.Context, m *registry.Model, req *hapi.RerankRequest) (*hapi.RerankResponse, error)
+}
+
 // rerankRoutes mounts POST /api/rerank and its llama.cpp/Jina/Cohere-compatible twin POST /v1/rerank
-// when the server has a scheduler.
+// when the server has an engine.
 func (s *server) rerankRoutes(r chi.Router) {
-	if s.sched == nil {
+	if s.reranker == nil {
 		return
 	}
 	r.Post("/api/rerank", s.rerank)
@@ -29,7 +37,7 @@ func (s *server) rerank(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	resp, err := s.sched.Rerank(r.Context(), m, &req)
+	resp, err := s.reranker.Rerank(r.Context(), m, &req)
 	if err != nil {
 		writeError(w, engineErrorStatus(err), err.Error())
 		return

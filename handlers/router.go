@@ -26,24 +26,47 @@ type Options struct {
 	Listen net.Addr
 	// APIKey, when set, is required as a bearer token on every route but /.
 	APIKey string
-	// Scheduler runs models for /api/generate, /api/chat and /api/ps; nil leaves those routes out.
+	// Engine serves generate, chat, embed, classify and rerank (engine.Pipeline); nil leaves the inference
+	// routes out.
+	Engine Engine
+	// Scheduler lists the loaded models for /api/ps and /metrics.
 	Scheduler *engine.Scheduler
 	// Facts answers what each model is and does for /api/show and the Anthropic route; give it the one
-	// the Scheduler uses. nil makes one over Store.
+	// the Engine uses. nil makes one over Store.
 	Facts *modelfacts.Cache
+}
+
+// Engine is everything the inference routes ask of the engine.
+type Engine interface {
+	completer
+	embedder
+	classifier
+	reranker
 }
 
 // server carries the dependencies every route handler shares.
 type server struct {
 	log   zerolog.Logger
 	store *registry.Store
-	sched *engine.Scheduler
 	facts *modelfacts.Cache
+
+	// What the inference routes use, nil when the server has no engine.
+	completer  completer
+	embedder   embedder
+	classifier classifier
+	reranker   reranker
+	residents  residents
 }
 
 // New returns the complete HTTP handler: middleware in the order a request meets it, then every route.
 func New(opts Options) http.Handler {
-	s := &server{log: opts.Logger, store: opts.Store, sched: opts.Scheduler, facts: opts.Facts}
+	s := &server{log: opts.Logger, store: opts.Store, facts: opts.Facts}
+	if opts.Engine != nil {
+		s.completer, s.embedder, s.classifier, s.reranker = opts.Engine, opts.Engine, opts.Engine, opts.Engine
+	}
+	if opts.Scheduler != nil {
+		s.residents = opts.Scheduler
+	}
 	if s.facts == nil {
 		s.facts = modelfacts.NewCache(opts.Store)
 	}

@@ -63,16 +63,16 @@ func serve(ctx context.Context, args []string) error {
 		MemoryLimit:     engine.DefaultMemoryLimit(),
 		LoadTimeout:     cfg.LoadTimeout,
 		Logger:          slog.Default(),
-		Pipeline: engine.PipelineConfig{
-			Store:          store,
-			KeepAlive:      cfg.KeepAlive,
-			NumParallel:    cfg.NumParallel,
-			NumCtx:         cfg.ContextLength,
-			KVCacheType:    cfg.KVCacheType,
-			FlashAttention: cfg.FlashAttention,
-		},
 	})
 	defer sched.Close()
+	pipeline := engine.NewPipeline(sched, facts, engine.PipelineConfig{
+		KeepAlive:      cfg.KeepAlive,
+		NumParallel:    cfg.NumParallel,
+		NumCtx:         cfg.ContextLength,
+		KVCacheType:    cfg.KVCacheType,
+		FlashAttention: cfg.FlashAttention,
+		Logger:         slog.Default(),
+	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -86,6 +86,7 @@ func serve(ctx context.Context, args []string) error {
 			Origins:         cfg.Origins,
 			Listen:          ln.Addr(),
 			APIKey:          cfg.APIKey,
+			Engine:          pipeline,
 			Scheduler:       sched,
 			Facts:           facts,
 		}),

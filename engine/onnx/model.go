@@ -124,8 +124,22 @@ func load(f files, graph string, opts Options) (*Model, error) {
 // ContextLength is the most tokens one input may hold, special tokens included.
 func (m *Model) ContextLength() int { return m.spec.MaxLength }
 
-// has reports whether the model does c (onnxspec decides, as for /api/show).
-func (m *Model) has(c model.Capability) bool { return slices.Contains(m.spec.Capabilities(), c) }
+// run tokenizes texts (each after query, when there is one) and runs them through the graph, one output
+// row per text, refusing the call when the model does not do c (onnxspec decides, as for /api/show).
+func (m *Model) run(ctx context.Context, c model.Capability, texts []string, query *string, truncate bool) ([][]float32, int, error) {
+	if !slices.Contains(m.spec.Capabilities(), c) {
+		return nil, 0, &engine.CapabilityError{Capability: string(c)}
+	}
+	encs, tokens, err := m.encode(texts, query, truncate)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := m.infer(ctx, encs)
+	if err != nil {
+		return nil, 0, err
+	}
+	return rows, tokens, nil
+}
 
 // Labels returns the class names of a classification model, in logit order.
 func (m *Model) Labels() []string { return slices.Clone(m.spec.Labels) }
@@ -146,14 +160,7 @@ func (m *Model) Close() error {
 // Embed returns one vector per input (L2-normalised when the model's config asks for it) and the number
 // of tokens read.
 func (m *Model) Embed(ctx context.Context, inputs []string, truncate bool) ([][]float32, int, error) {
-	if !m.has(model.CapabilityEmbedding) {
-		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityEmbedding}
-	}
-	encs, tokens, err := m.encode(inputs, nil, truncate)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := m.infer(ctx, encs)
+	rows, tokens, err := m.run(ctx, model.CapabilityEmbedding, inputs, nil, truncate)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -168,14 +175,7 @@ func (m *Model) Embed(ctx context.Context, inputs []string, truncate bool) ([][]
 // Classify returns, per input, every label with its probability, highest first: a softmax over the
 // labels, or one sigmoid per label for a multi-label model.
 func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([][]engine.LabelScore, int, error) {
-	if !m.has(hapi.CapabilityClassification) {
-		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityClassification}
-	}
-	encs, tokens, err := m.encode(inputs, nil, truncate)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := m.infer(ctx, encs)
+	rows, tokens, err := m.run(ctx, hapi.CapabilityClassification, inputs, nil, truncate)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -215,14 +215,7 @@ func (m *Model) Classify(ctx context.Context, inputs []string, truncate bool) ([
 // CrossEncoder default), so scores lie in (0, 1). Over the model's length the longer of query and document
 // is cut first.
 func (m *Model) Rerank(ctx context.Context, query string, documents []string, truncate bool) ([]float32, int, error) {
-	if !m.has(hapi.CapabilityRerank) {
-		return nil, 0, &engine.CapabilityError{Capability: engine.CapabilityRerank}
-	}
-	encs, tokens, err := m.encode(documents, &query, truncate)
-	if err != nil {
-		return nil, 0, err
-	}
-	rows, err := m.infer(ctx, encs)
+	rows, tokens, err := m.run(ctx, hapi.CapabilityRerank, documents, &query, truncate)
 	if err != nil {
 		return nil, 0, err
 	}
