@@ -17,18 +17,11 @@ func (s *Scheduler) Loaded() []api.ProcessModelResponse {
 	for _, lm := range s.loaded {
 		m := lm.model
 		r := api.ProcessModelResponse{
-			Name:   m.ShortName,
-			Model:  m.ShortName,
-			Size:   lm.estimate.Total(),
-			Digest: m.Digest,
-			Details: api.ModelDetails{
-				ParentModel:       m.ParentModel,
-				Format:            m.Config.ModelFormat,
-				Family:            m.Config.ModelFamily,
-				Families:          m.Config.ModelFamilies,
-				ParameterSize:     m.Config.ModelType,
-				QuantizationLevel: m.Config.FileType,
-			},
+			Name:          m.ShortName,
+			Model:         m.ShortName,
+			Size:          lm.estimate.Total(),
+			Digest:        m.Digest,
+			Details:       m.Details(),
 			ExpiresAt:     lm.expiresAt,
 			ContextLength: lm.cfg.NumCtx,
 		}

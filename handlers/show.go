@@ -75,17 +75,10 @@ func (s *server) show(name string, req api.ShowRequest) (*api.ShowResponse, erro
 		messages[i] = api.Message{Role: msg.Role, Content: msg.Content}
 	}
 	resp := &api.ShowResponse{
-		License:  strings.Join(m.License, "\n"),
-		System:   system,
-		Template: tmpl.String(),
-		Details: api.ModelDetails{
-			ParentModel:       m.ParentModel,
-			Format:            m.Config.ModelFormat,
-			Family:            m.Config.ModelFamily,
-			Families:          m.Config.ModelFamilies,
-			ParameterSize:     m.Config.ModelType,
-			QuantizationLevel: m.Config.FileType,
-		},
+		License:      strings.Join(m.License, "\n"),
+		System:       system,
+		Template:     tmpl.String(),
+		Details:      m.Details(),
 		Messages:     messages,
 		Capabilities: facts.Capabilities,
 		ModifiedAt:   m.ModifiedAt,

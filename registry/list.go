@@ -27,13 +27,18 @@ type ModelSummary struct {
 }
 
 // Details returns the model's details as /api/tags reports them, taken from the config blob.
-func (m *ModelSummary) Details() api.ModelDetails {
+func (m *ModelSummary) Details() api.ModelDetails { return details(m.Config, "") }
+
+// details is a model's details as /api/tags, /api/show and /api/ps report them: its config blob's
+// format, family and sizes, and the model it was made from.
+func details(cfg model.ConfigV2, parent string) api.ModelDetails {
 	return api.ModelDetails{
-		Format:            m.Config.ModelFormat,
-		Family:            m.Config.ModelFamily,
-		Families:          m.Config.ModelFamilies,
-		ParameterSize:     m.Config.ModelType,
-		QuantizationLevel: m.Config.FileType,
+		ParentModel:       parent,
+		Format:            cfg.ModelFormat,
+		Family:            cfg.ModelFamily,
+		Families:          cfg.ModelFamilies,
+		ParameterSize:     cfg.ModelType,
+		QuantizationLevel: cfg.FileType,
 	}
 }
 

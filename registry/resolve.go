@@ -149,6 +149,9 @@ func (s *Store) modelOf(name string, mf *ManifestFile) (*Model, error) {
 }
 
 // addONNXFile records one ONNX layer, refusing names that could escape the model's directory or
+// Details returns the model's details as /api/show and /api/ps report them.
+func (m *Model) Details() api.ModelDetails { return details(m.Config, m.ParentModel) }
+
 // collide, and a second graph.
 func (m *Model) addONNXFile(l Layer, path string) error {
 	probe := Manifest{SchemaVersion: 2, Layers: []Layer{l}}
