@@ -1,0 +1,53 @@
+package hfmodels
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/ollama/ollama/fs/ggml"
+)
+
+// TestTinyOlmo3 converts the olmo3 checkpoint with Ollama's converter and checks what Ollama's Go engine
+// reads from the result: the architecture, the sliding-window layout, the cut GPT-2 vocabulary with its
+// special tokens, and the tied output projection.
+func TestTinyOlmo3(t *testing.T) {
+	path, err := Ensure(t.Context(), t.TempDir(), "tiny-olmo3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := g.KV()
+	if a := kv.Architecture(); a != "olmo3" {
+		t.Fatalf("architecture %q, want olmo3", a)
+	}
+	if !kv.OllamaEngineRequired() {
+		t.Error("Ollama does not route the file to its Go engine")
+	}
+	if got := kv.Bools("attention.sliding_window_pattern"); !slices.Equal(got, []bool{true, true, true, false}) {
+		t.Errorf("sliding window pattern %v", got)
+	}
+	tokens := kv.Strings("tokenizer.ggml.tokens")
+	if len(tokens) != 2051 || tokens[2048] != "<|endoftext|>" || tokens[2050] != "<|im_end|>" {
+		t.Errorf("vocabulary of %d tokens, specials %q", len(tokens), tokens[2048:])
+	}
+	if eos := kv.Uint("tokenizer.ggml.eos_token_id"); eos != 2048 {
+		t.Errorf("eos %d, want 2048", eos)
+	}
+	if ids := kv.Ints("tokenizer.ggml.eos_token_ids"); !slices.Equal(ids, []int32{2048, 2050}) {
+		t.Errorf("eos ids %v", ids)
+	}
+	for _, tt := range g.Tensors().Items() {
+		if tt.Name == "output.weight" {
+			t.Error("output.weight present; the recipe ties it to token_embd")
+		}
+	}
+}
