@@ -5,6 +5,9 @@ import "fmt"
 // weightStd is the standard deviation of generated weight matrices, the usual transformer initialisation.
 const weightStd = 0.02
 
+// embedStd is the standard deviation of the tied embedding and output matrix.
+const embedStd = 0.2
+
 // olmo3Checkpoint is an Olmo3ForCausalLM checkpoint: OLMo 3's decoder (RMSNorm after attention and after
 // the MLP rather than before, RMSNorm on the whole query and key projections, SwiGLU, grouped-query
 // attention, three sliding-window layers to one full-attention layer). Ollama converts it to the GGUF
@@ -20,7 +23,10 @@ func olmo3Checkpoint(hidden, layers, heads, kvHeads, ffn, window, merges int) Ch
 		return Tensor{Name: name, Shape: []uint64{n}, Value: 1}
 	}
 	ts := []Tensor{
-		matrix("model.embed_tokens.weight", v, h),
+		// The embedding is also the output projection (tied). Drawn wider than the other matrices so the
+		// logits spread (std about 2) and greedy choices are rarely near-ties, which the tiny numeric
+		// differences between batch shapes could flip.
+		{Name: "model.embed_tokens.weight", Shape: []uint64{v, h}, Std: embedStd},
 		norm("model.norm.weight", h),
 	}
 	layerTypes := make([]string, layers)
@@ -71,7 +77,7 @@ func init() {
 	register(Recipe{
 		Name:        "tiny-olmo3",
 		Description: "olmo3 (Go engine only), 4 layers, 128 dims, GPT-2 BPE cut to 2,051 tokens + ChatML, F16, converted by Ollama's converter (random weights)",
-		Version:     1,
+		Version:     2,
 		Seed:        7,
 		Checkpoint:  olmo3Checkpoint(128, 4, 4, 2, 256, 32, 1792),
 	})

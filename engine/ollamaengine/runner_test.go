@@ -1,0 +1,195 @@
+package ollamaengine
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/ollama/ollama/api"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/models/hfmodels"
+	"github.com/hearthlink/hearth/registry"
+)
+
+func TestMain(m *testing.M) {
+	// The engine logs through slog at info level: keep test output readable.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	os.Exit(m.Run())
+}
+
+// open loads the generated recipe with parallel slots of numCtx tokens through the Backend, as the
+// Scheduler would.
+var threads = 1
+
+func open(t testing.TB, recipe string, parallel, numCtx int) *Runner {
+	t.Helper()
+	path, err := hfmodels.Ensure(context.Background(), "", recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := NewBackend("")
+	m := &registry.Model{ModelPath: path}
+	if !b.Supports(m) {
+		t.Fatalf("the backend does not take %s", recipe)
+	}
+	cfg := engine.LoadConfig{NumCtx: numCtx, NumBatch: 512, NumThread: threads, Parallel: parallel}
+	if _, err := b.Estimate(m, cfg); err != nil {
+		t.Fatal(err)
+	}
+	r, err := b.Load(t.(interface{ Context() context.Context }).Context(), m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r.(*Runner)
+}
+
+// greedy returns options for deterministic decoding of n tokens.
+func greedy(n int) api.Options {
+	o := api.DefaultOptions()
+	o.Temperature = 0
+	o.NumPredict = n
+	return o
+}
+
+// collect runs a request to the end and returns its text and final chunk.
+func collect(t testing.TB, r *Runner, ctx context.Context, req engine.GenerateRequest) (string, engine.Chunk) {
+	t.Helper()
+	ch, err := r.Generate(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	var last engine.Chunk
+	for c := range ch {
+		if !utf8.ValidString(c.Text) {
+			t.Errorf("chunk %q is not valid UTF-8", c.Text)
+		}
+		b.WriteString(c.Text)
+		last = c
+	}
+	if !last.Done {
+		t.Fatalf("stream ended without a final chunk")
+	}
+	if last.Err != nil {
+		t.Fatalf("generation failed: %v", last.Err)
+	}
+	return b.String(), last
+}
+
+func TestOlmo3GeneratesWithMetrics(t *testing.T) {
+	r := open(t, "tiny-olmo3", 2, 256)
+	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there, how are you?", Options: greedy(12)})
+	t.Logf("%q %+v", text, last)
+	if text == "" {
+		t.Fatal("no text generated")
+	}
+	if last.DoneReason != "length" || last.EvalCount != 12 {
+		t.Errorf("done reason %q after %d tokens, want length after 12", last.DoneReason, last.EvalCount)
+	}
+	toks, err := r.Tokenize("Hello there, how are you?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.PromptEvalCount != len(toks) || last.PromptEvalDuration <= 0 || last.EvalDuration <= 0 {
+		t.Errorf("metrics %+v, want %d prompt tokens and durations", last, len(toks))
+	}
+	back, err := r.Detokenize(toks)
+	if err != nil || back != "Hello there, how are you?" {
+		t.Errorf("detokenized %q, %v", back, err)
+	}
+}
+
+// greedyTokens runs a greedy request with logprobs and returns each generated token with the gap between
+// its log probability and the runner-up's.
+func greedyTokens(t testing.TB, r *Runner, prompt string, n int) (tokens []string, gaps []float64) {
+	t.Helper()
+	ch, err := r.Generate(t.(interface{ Context() context.Context }).Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(n), Logprobs: true, TopLogprobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range ch {
+		if c.Err != nil {
+			t.Fatal(c.Err)
+		}
+		for _, lp := range c.Logprobs {
+			tokens = append(tokens, lp.Token)
+			gaps = append(gaps, lp.TopLogprobs[0].Logprob-lp.TopLogprobs[1].Logprob)
+		}
+	}
+	return tokens, gaps
+}
+
+// nearTie is the largest gap between the two best log probabilities at which batching may change a greedy
+// choice: a forward pass over several sequences sums in another order, which moves logits by about 1e-5.
+const nearTie = 1e-3
+
+// TestOlmo3BatchingKeepsGreedyOutput runs prompts alone and then together, so their tokens share forward
+// passes (prefill beside decode, several sequences per pass): every greedy choice must stay the same,
+// unless the two best tokens were tied to within nearTie, where the sequences may part.
+func TestOlmo3BatchingKeepsGreedyOutput(t *testing.T) {
+	r := open(t, "tiny-olmo3", 3, 256)
+	prompts := []string{
+		"The quick brown fox jumps over the lazy dog.",
+		"Once upon a time",
+		"<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+	}
+	const n = 32
+	alone := make([][]string, len(prompts))
+	gaps := make([][]float64, len(prompts))
+	for i, p := range prompts {
+		alone[i], gaps[i] = greedyTokens(t, r, p, n)
+	}
+	before := multiSequencePasses(t)
+	together := make([][]string, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() { together[i], _ = greedyTokens(t, r, p, n) })
+	}
+	wg.Wait()
+	if multiSequencePasses(t) == before {
+		t.Error("no forward pass advanced more than one sequence")
+	}
+	for i := range prompts {
+		if len(alone[i]) == 0 {
+			t.Errorf("prompt %d generated nothing", i)
+		}
+		for k := range min(len(alone[i]), len(together[i])) {
+			if alone[i][k] != together[i][k] {
+				if gaps[i][k] >= nearTie {
+					t.Errorf("prompt %d token %d: alone %q, batched %q, though the best token led by %.4f", i, k, alone[i][k], together[i][k], gaps[i][k])
+				}
+				break
+			}
+		}
+		if len(alone[i]) != len(together[i]) && strings.Join(alone[i], "") == strings.Join(together[i], "") {
+			t.Errorf("prompt %d: %d tokens alone, %d batched", i, len(alone[i]), len(together[i]))
+		}
+	}
+}
+
+// multiSequencePasses reads hearth_batch_sequences as /metrics reports it: the number of forward passes,
+// over every runner in the test binary, that advanced more than one sequence.
+func multiSequencePasses(t testing.TB) uint64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(engine.MetricsCollectors(nil)...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "hearth_batch_sequences" {
+			h := f.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount() - h.GetBucket()[0].GetCumulativeCount() // the first bucket is le=1
+		}
+	}
+	t.Fatal("no hearth_batch_sequences metric")
+	return 0
+}
