@@ -193,3 +193,149 @@ func multiSequencePasses(t testing.TB) uint64 {
 	t.Fatal("no hearth_batch_sequences metric")
 	return 0
 }
+
+// TestOlmo3StopsContextAndCancel checks the endings a client sees: a stop string ends the text before it
+// with reason "stop", a full context ends with "length" (or shifts and goes on when asked to), and a
+// cancelled request frees its slot for the next.
+func TestOlmo3StopsContextAndCancel(t *testing.T) {
+	r := open(t, "tiny-olmo3", 1, 64)
+	const prompt = "Once upon a time"
+	full, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(16)})
+	if len(full) < 8 {
+		t.Fatalf("too little text to cut: %q", full)
+	}
+	t.Run("stop string", func(t *testing.T) {
+		stop := full[4:7]
+		opts := greedy(16)
+		opts.Stop = []string{stop}
+		text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
+		if want := full[:strings.Index(full, stop)]; text != want || last.DoneReason != "stop" {
+			t.Errorf("text %q reason %q, want %q stop (stop string %q)", text, last.DoneReason, want, stop)
+		}
+	})
+	toks, err := r.Tokenize(prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("full context", func(t *testing.T) {
+		_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(200)})
+		if last.DoneReason != "length" || last.EvalCount != 64-len(toks)+1 {
+			t.Errorf("reason %q after %d tokens, want length after %d", last.DoneReason, last.EvalCount, 64-len(toks)+1)
+		}
+	})
+	t.Run("context shift", func(t *testing.T) {
+		_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(100), Shift: true})
+		if last.DoneReason != "length" || last.EvalCount != 100 {
+			t.Errorf("reason %q after %d tokens, want length after 100", last.DoneReason, last.EvalCount)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: prompt, Options: greedy(-1), Shift: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-ch
+		cancel()
+		for range ch {
+		}
+		text, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(16)})
+		if text != full {
+			t.Errorf("after a cancelled request: %q, want %q", text, full)
+		}
+	})
+	t.Run("too long", func(t *testing.T) {
+		long := strings.Repeat("word ", 100)
+		if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4)}); err != engine.ErrInputTooLong {
+			t.Errorf("error %v, want ErrInputTooLong", err)
+		}
+		if _, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4), Truncate: true}); last.PromptEvalCount != 64 {
+			t.Errorf("truncated prompt of %d tokens, want 64", last.PromptEvalCount)
+		}
+	})
+}
+
+// TestOlmo3ReusesPromptPrefix sends a prompt twice: the second evaluates only what the cache lacks, and
+// answers the same. Prompt and answer stay within tiny-olmo3's sliding window of 32 tokens: past it the
+// window's cache no longer holds the positions a resumed prompt needs, and Ollama's input cache evaluates
+// the whole prompt again.
+func TestOlmo3ReusesPromptPrefix(t *testing.T) {
+	r := open(t, "tiny-olmo3", 2, 256)
+	prompt := "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	first, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(3)})
+	before := reusedTokens(t)
+	second, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(3)})
+	toks, _ := r.Tokenize(prompt)
+	if got := reusedTokens(t) - before; got != len(toks)-1 {
+		t.Errorf("reused %d prompt tokens, want %d", got, len(toks)-1)
+	}
+	if second != first || last.PromptEvalCount != len(toks) {
+		t.Errorf("second answer %q (%d prompt tokens), first %q", second, last.PromptEvalCount, first)
+	}
+}
+
+// TestTwoModelsComputeConcurrently runs two loaded models at once. They share the engine's one CPU
+// backend, whose scratch memory two computations at once would corrupt: outputs must equal each alone.
+func TestTwoModelsComputeConcurrently(t *testing.T) {
+	a, b := open(t, "tiny-olmo3", 1, 256), open(t, "tiny-olmo3", 1, 256)
+	prompts := []string{"The quick brown fox", "Once upon a time"}
+	want := make([]string, 2)
+	for i, p := range prompts {
+		want[i], _ = collect(t, a, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(32)})
+	}
+	for round := range 5 {
+		got := make([]string, 2)
+		var wg sync.WaitGroup
+		for i, r := range []*Runner{a, b} {
+			wg.Go(func() {
+				got[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: greedy(32)})
+			})
+		}
+		wg.Wait()
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("round %d, model %d: %q, want %q", round, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// reusedTokens reads hearth_prefix_cache_reused_tokens_total over every runner in the test binary.
+func reusedTokens(t testing.TB) int {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(engine.MetricsCollectors(nil)...)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "hearth_prefix_cache_reused_tokens_total" {
+			return int(f.GetMetric()[0].GetCounter().GetValue())
+		}
+	}
+	t.Fatal("no hearth_prefix_cache_reused_tokens_total metric")
+	return 0
+}
+
+// TestCloseEndsRequestsInFlight unloads a model while a request runs: the request ends with
+// ErrRunnerClosed and later ones are refused.
+func TestCloseEndsRequestsInFlight(t *testing.T) {
+	r := open(t, "tiny-olmo3", 1, 64)
+	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Once upon a time", Options: greedy(-1), Shift: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ch
+	r.Close()
+	var last engine.Chunk
+	for c := range ch {
+		last = c
+	}
+	if !last.Done || last.Err != ErrRunnerClosed {
+		t.Errorf("final chunk %+v, want ErrRunnerClosed", last)
+	}
+	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "x", Options: greedy(1)}); err != ErrRunnerClosed {
+		t.Errorf("Generate after Close: %v", err)
+	}
+}
