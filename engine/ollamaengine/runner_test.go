@@ -134,7 +134,12 @@ const nearTie = 1e-3
 // passes (prefill beside decode, several sequences per pass): every greedy choice must stay the same,
 // unless the two best tokens were tied to within nearTie, where the sequences may part.
 func TestOlmo3BatchingKeepsGreedyOutput(t *testing.T) {
-	r := open(t, "tiny-olmo3", 3, 256)
+	checkBatching(t, open(t, "tiny-olmo3", 3, 256))
+}
+
+// checkBatching is the test of TestOlmo3BatchingKeepsGreedyOutput on r, which has 3 slots.
+func checkBatching(t *testing.T, r *Runner) {
+	t.Helper()
 	prompts := []string{
 		"The quick brown fox jumps over the lazy dog.",
 		"Once upon a time",

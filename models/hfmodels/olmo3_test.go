@@ -51,3 +51,32 @@ func TestTinyOlmo3(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyGemma3 converts the Gemma 3 text checkpoint and checks the keys both engines read.
+func TestTinyGemma3(t *testing.T) {
+	path, err := Ensure(t.Context(), t.TempDir(), "tiny-gemma3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := g.KV()
+	if kv.Architecture() != "gemma3" || kv.Float("attention.layer_norm_rms_epsilon") != 1e-6 || kv.Uint("attention.key_length") != 32 {
+		t.Errorf("architecture %q, eps %v, key length %d", kv.Architecture(), kv.Float("attention.layer_norm_rms_epsilon"), kv.Uint("attention.key_length"))
+	}
+	if got := kv.Bools("attention.sliding_window_pattern"); !slices.Equal(got, []bool{true, true, true, true, true, false}) {
+		t.Errorf("sliding window pattern %v", got)
+	}
+	for _, tt := range g.Tensors().Items() {
+		if tt.Name == "blk.0.attn_norm.weight" && tt.Kind != uint32(ggml.TensorTypeF32) {
+			t.Errorf("%s is %d, want F32", tt.Name, tt.Kind)
+		}
+	}
+}
