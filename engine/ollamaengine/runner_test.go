@@ -344,3 +344,39 @@ func TestCloseEndsRequestsInFlight(t *testing.T) {
 		t.Errorf("Generate after Close: %v", err)
 	}
 }
+
+// TestLfm2HybridRunsOneSequenceAtATime loads a hybrid architecture (recurrent short-convolution state
+// beside attention): the runner takes one sequence per pass whatever Parallel asks, concurrent requests
+// queue and each answers as alone, and a repeated prompt resumes from the cache's checkpoint.
+func TestLfm2HybridRunsOneSequenceAtATime(t *testing.T) {
+	r := open(t, "tiny-lfm2", 4, 256)
+	if r.Parallel() != 1 {
+		t.Fatalf("parallel %d, want 1", r.Parallel())
+	}
+	prompts := []string{"The quick brown fox", "Once upon a time"}
+	alone := make([]string, len(prompts))
+	for i, p := range prompts {
+		alone[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(16)})
+		t.Logf("%q: %q", p, alone[i])
+		if alone[i] == "" {
+			t.Fatalf("prompt %d generated nothing", i)
+		}
+	}
+	together := make([]string, len(prompts))
+	var wg sync.WaitGroup
+	for i, p := range prompts {
+		wg.Go(func() {
+			together[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(16)})
+		})
+	}
+	wg.Wait()
+	for i := range prompts {
+		if together[i] != alone[i] {
+			t.Errorf("prompt %d: alone %q, concurrent %q", i, alone[i], together[i])
+		}
+	}
+	again, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[1], Options: greedy(16)})
+	if again != alone[1] {
+		t.Errorf("repeated prompt: %q, want %q", again, alone[1])
+	}
+}
