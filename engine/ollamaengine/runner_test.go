@@ -349,7 +349,18 @@ func TestCloseEndsRequestsInFlight(t *testing.T) {
 // beside attention): the runner takes one sequence per pass whatever Parallel asks, concurrent requests
 // queue and each answers as alone, and a repeated prompt resumes from the cache's checkpoint.
 func TestLfm2HybridRunsOneSequenceAtATime(t *testing.T) {
-	r := open(t, "tiny-lfm2", 4, 256)
+	checkOneSequence(t, open(t, "tiny-lfm2", 4, 256))
+}
+
+// TestNemotronHRuns is TestLfm2HybridRunsOneSequenceAtATime for dense Nemotron-H (Mamba-2 beside
+// attention), the file that kills a process whose llama.cpp loads it.
+func TestNemotronHRuns(t *testing.T) {
+	checkOneSequence(t, open(t, "tiny-nemotron-h", 4, 256))
+}
+
+// checkOneSequence is the test of TestLfm2HybridRunsOneSequenceAtATime on r.
+func checkOneSequence(t *testing.T, r *Runner) {
+	t.Helper()
 	if r.Parallel() != 1 {
 		t.Fatalf("parallel %d, want 1", r.Parallel())
 	}
