@@ -1,0 +1,171 @@
+// Package ollamaengine runs GGUF models in the server process on Ollama's own Go engine: the architectures
+// of github.com/ollama/ollama/model/models over ml/backend/ggml (the same vendored ggml engine/llama links),
+// with its kvcache, tokenizers and sampler. It exists for the architectures llama.cpp cannot load (olmo3,
+// gptoss, qwen35, lfm2, nemotron_h, glm4moelite, gemma3 with its vision tower, ...), which Ollama never
+// hands to llama.cpp either. Each loaded model has one decode loop goroutine that puts every active
+// sequence into each forward pass, as engine/llama does. It knows nothing of HTTP.
+package ollamaengine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+
+	"github.com/ollama/ollama/fs/ggml"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/llama"
+	"github.com/hearthlink/hearth/registry"
+)
+
+// Backend loads GGUF models into Ollama's Go engine. It implements engine.Backend.
+type Backend struct {
+	// LibraryPath is where the ggml CPU backends are loaded from ("" uses OLLAMA_LIBRARY_PATH or the release
+	// layout); the same as engine/llama's, since both engines share one ggml.
+	LibraryPath string
+	// All makes Supports take every generative architecture Ollama runs in its Go engine, the ones llama.cpp
+	// also runs included (qwen3, gemma3 text, ...); without it those stay with llama.cpp (see Runs).
+	All bool
+}
+
+// NewBackend returns a Backend that loads the ggml CPU backends from libraryPath.
+func NewBackend(libraryPath string) *Backend { return &Backend{LibraryPath: libraryPath} }
+
+// Name is "ollamaengine".
+func (b *Backend) Name() string { return "ollamaengine" }
+
+// Supports reports whether m is a GGUF this engine should run (Runs).
+func (b *Backend) Supports(m *registry.Model) bool {
+	if m.ModelPath == "" {
+		return false
+	}
+	f, _, err := decodeHeader(m.ModelPath)
+	if err != nil {
+		return false
+	}
+	if b.All {
+		return goEngineGenerates(f.KV())
+	}
+	return Runs(f)
+}
+
+// llamaCppRuns are the Go-engine architectures hearth's llama.cpp also loads and runs correctly (issue 14's
+// table). Which engine is faster for them is measured, not assumed; until then they stay with llama.cpp.
+var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "gemma3n", "mistral3", "deepseek2", "llama4"}
+
+// encoders are the Go-engine architectures that embed rather than generate: engine/llama runs them.
+var encoders = []string{"bert", "nomic-bert"}
+
+// Runs is the engine choice for a GGUF: true when Ollama runs its architecture in the Go engine
+// (ggml.KV.OllamaEngineRequired) and llama.cpp cannot — an architecture llama.cpp does not know (olmo3,
+// gptoss, qwen35, ...), or one whose file carries a vision tower llama.cpp's loader rejects (gemma3,
+// mistral3 or llama4 with v.* tensors). Embedding architectures stay with llama.cpp.
+func Runs(f *ggml.GGML) bool {
+	kv := f.KV()
+	if !goEngineGenerates(kv) {
+		return false
+	}
+	if !slices.Contains(llamaCppRuns, kv.Architecture()) {
+		return true
+	}
+	return hasVisionTower(f)
+}
+
+// goEngineGenerates reports whether Ollama runs kv's architecture in its Go engine and it generates text.
+func goEngineGenerates(kv ggml.KV) bool {
+	return kv.OllamaEngineRequired() && !slices.Contains(encoders, kv.Architecture())
+}
+
+// hasVisionTower reports whether the file holds vision encoder or projector tensors next to the text model.
+func hasVisionTower(f *ggml.GGML) bool {
+	for _, t := range f.Tensors().Items() {
+		if strings.HasPrefix(t.Name, "v.") || strings.HasPrefix(t.Name, "mm.") {
+			return true
+		}
+	}
+	return false
+}
+
+// Estimate forecasts the memory of m loaded with cfg: the weights as stored (the Go engine reads them into
+// memory, no mmap), and ggml's estimate of the KV cache and compute graph, which knows the common layouts;
+// zeros where it does not.
+func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
+	f, size, err := decodeHeader(m.ModelPath)
+	if err != nil {
+		return engine.Estimate{}, err
+	}
+	numCtx := clampContext(cfg.NumCtx, f.KV())
+	kv, compute := estimateGraph(f, numCtx, cfg)
+	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
+}
+
+// estimateGraph calls ggml's estimate, which panics on some metadata; a panic becomes zeros.
+func estimateGraph(f *ggml.GGML, numCtx int, cfg engine.LoadConfig) (kv, compute int64) {
+	defer func() {
+		if recover() != nil {
+			kv, compute = 0, 0
+		}
+	}()
+	fa := ml.FlashAttentionDisabled
+	if cfg.FlashAttention {
+		fa = ml.FlashAttentionEnabled
+	}
+	layers, _, full := f.GraphSize(uint64(numCtx), uint64(max(cfg.NumBatch, 1)), max(cfg.Parallel, 1), cfg.KVCacheType, fa)
+	for _, l := range layers {
+		kv += int64(l)
+	}
+	return kv, int64(full)
+}
+
+// Load loads m's weights into the Go engine and starts its decode loop.
+func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadConfig) (engine.Runner, error) {
+	llama.Init(b.LibraryPath) // loads ggml's CPU backends from the configured folder before the Go engine does
+	f, _, err := decodeHeader(m.ModelPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.AdapterPaths) > 0 {
+		return nil, fmt.Errorf("LoRA adapters are not supported for %s models (Ollama's engine has none either)", f.KV().Architecture())
+	}
+	if cfg.NumThread <= 0 {
+		cfg.NumThread = runtime.NumCPU()
+	}
+	cfg.NumCtx = clampContext(cfg.NumCtx, f.KV())
+	return Open(ctx, m.ModelPath, cfg)
+}
+
+// decodeHeader decodes a GGUF file's header, returning it with the file's size.
+func decodeHeader(path string) (f *ggml.GGML, size int64, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("invalid GGUF file: %v", r)
+		}
+	}()
+	f, err = ggml.Decode(file, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
+	}
+	return f, st.Size(), nil
+}
+
+// clampContext limits a requested context length to what the model was trained for, with Ollama's floor
+// of 4 tokens.
+func clampContext(numCtx int, kv ggml.KV) int {
+	if train := int(kv.ContextLength()); train > 0 && numCtx > train {
+		numCtx = train
+	}
+	return max(numCtx, 4)
+}

@@ -1,0 +1,329 @@
+package ollamaengine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/model"
+	"github.com/ollama/ollama/model/input"
+	"github.com/ollama/ollama/runner/common"
+	"github.com/ollama/ollama/runner/ollamarunner"
+	"github.com/ollama/ollama/tokenizer"
+
+	"github.com/hearthlink/hearth/engine"
+)
+
+// loop is the decode loop: the only goroutine that touches the model's cache. Each step admits queued
+// sequences, builds one batch from every active sequence — one token for each sequence that is generating,
+// then prompt chunks round-robin up to the batch size — runs one forward pass and samples every sequence
+// whose last input was in the batch. Prefill and decode therefore share forward passes (continuous
+// batching).
+func (r *Runner) loop() {
+	defer close(r.done)
+	for {
+		r.mu.Lock()
+		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
+			r.cond.Wait()
+		}
+		if r.closing {
+			r.mu.Unlock()
+			r.failAll(ErrRunnerClosed)
+			return
+		}
+		incoming := r.incoming
+		r.incoming = nil
+		r.mu.Unlock()
+
+		for _, seq := range incoming {
+			r.admit(seq)
+		}
+		r.step()
+	}
+}
+
+// admit gives seq a cache slot through Ollama's input cache, which picks the slot holding the longest
+// prefix of the prompt (forking it from a busy slot when that one holds more) and leaves at least one
+// input to evaluate, since sampling needs its logits.
+func (r *Runner) admit(seq *sequence) {
+	seq.promptCount = len(seq.prompt)
+	slot, rest, err := r.loadSlot(seq.prompt)
+	if err != nil {
+		seq.finish("", err)
+		r.free <- struct{}{}
+		return
+	}
+	engine.ObservePrefixCache(len(seq.prompt), len(seq.prompt)-len(rest))
+	seq.slot = slot
+	seq.pending = rest
+	seq.state = statePrefilling
+	r.active = append(r.active, seq)
+}
+
+// loadSlot is InputCache.LoadCacheSlot with the engine's panics as errors.
+func (r *Runner) loadSlot(prompt []*input.Input) (slot *ollamarunner.InputCacheSlot, rest []*input.Input, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the Go engine failed preparing the cache: %v", p)
+		}
+	}()
+	return r.cache.LoadCacheSlot(prompt, true)
+}
+
+// failAll ends every sequence with err.
+func (r *Runner) failAll(err error) {
+	r.mu.Lock()
+	incoming := r.incoming
+	r.incoming = nil
+	r.mu.Unlock()
+	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
+		seq.finish("", err)
+		r.free <- struct{}{}
+	}
+	for _, seq := range r.active {
+		r.end(seq, "", err)
+	}
+	r.active = nil
+}
+
+// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot, whose
+// cache keeps the evaluated inputs for the next prompt that shares them. compact then drops seq from
+// r.active.
+func (r *Runner) end(seq *sequence, reason string, err error) {
+	seq.finish(reason, err)
+	seq.slot.InUse = false
+	r.free <- struct{}{}
+}
+
+// step runs one forward pass over all active sequences.
+func (r *Runner) step() {
+	now := time.Now()
+	for _, seq := range r.active {
+		seq.batched, seq.row = 0, -1
+		if err := seq.ctx.Err(); err != nil {
+			r.end(seq, "", err)
+		}
+	}
+	r.compact()
+	if len(r.active) == 0 {
+		return
+	}
+
+	var b input.Batch
+	var tokens, outputs []int32
+	add := func(seq *sequence, n int) {
+		base := len(seq.slot.Inputs)
+		for i, inp := range seq.pending[:n] {
+			tokens = append(tokens, inp.Token)
+			b.Positions = append(b.Positions, int32(base+i))
+			b.Sequences = append(b.Sequences, seq.slot.Id)
+		}
+		seq.batched = n
+		if n == len(seq.pending) {
+			seq.row = len(outputs)
+			outputs = append(outputs, int32(len(tokens)-1))
+		}
+	}
+
+	// Generating sequences first: one token each.
+	budget := r.batch
+	for _, seq := range r.active {
+		if seq.state != stateGenerating || budget <= 0 {
+			continue
+		}
+		if len(seq.slot.Inputs)+1 > r.numCtx {
+			if !seq.shift {
+				r.end(seq, "length", nil)
+				continue
+			}
+			if !r.shiftSlot(seq) || seq.state != stateGenerating {
+				continue // ended, or back to prefilling to re-evaluate what the cache dropped
+			}
+		}
+		add(seq, 1)
+		budget--
+	}
+	// Then prompt chunks, round-robin so a long prompt cannot starve a later one.
+	n := len(r.active)
+	for k := range n {
+		seq := r.active[(r.next+k)%n]
+		if seq.state != statePrefilling {
+			continue
+		}
+		if budget <= 0 {
+			r.next = (r.next + k) % n
+			break
+		}
+		if seq.started.IsZero() {
+			seq.started = now
+		}
+		take := min(len(seq.pending), budget)
+		add(seq, take)
+		budget -= take
+	}
+	r.compact()
+	if len(tokens) == 0 {
+		return
+	}
+
+	engine.ObserveBatch(len(tokens), r.batchedSequences())
+	logits, err := r.forward(b, tokens, outputs)
+	if err != nil {
+		for _, seq := range r.active {
+			if seq.batched > 0 {
+				r.end(seq, "", err)
+			}
+		}
+		r.compact()
+		return
+	}
+	vocab := 0
+	if len(outputs) > 0 {
+		vocab = len(logits) / len(outputs)
+	}
+	for _, seq := range r.active {
+		if seq.batched == 0 {
+			continue
+		}
+		seq.slot.Inputs = append(seq.slot.Inputs, seq.pending[:seq.batched]...)
+		seq.pending = seq.pending[seq.batched:]
+		if seq.row < 0 {
+			continue // still prefilling
+		}
+		r.sample(seq, logits[seq.row*vocab:(seq.row+1)*vocab])
+	}
+	r.compact()
+}
+
+// forward builds the model's graph for the batch and computes it, returning the logits of the outputs'
+// rows, one row of the vocabulary's size each.
+func (r *Runner) forward(b input.Batch, tokens, outputs []int32) (logits []float32, err error) {
+	ctx := r.model.Backend().NewContext()
+	defer ctx.Close()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the Go engine failed: %v", p)
+		}
+	}()
+	b.Inputs = ctx.Input().FromInts(tokens, len(tokens))
+	b.Outputs = ctx.Input().FromInts(outputs, len(outputs))
+	ctx.SetBatchSize(len(tokens))
+	out, err := model.Forward(ctx, r.model, b)
+	if err != nil {
+		return nil, fmt.Errorf("the Go engine could not build the %s graph: %w", r.arch, err)
+	}
+	return compute(ctx, out)
+}
+
+// shiftSlot makes room in seq's full slot by dropping half of the inputs after num_keep (Ollama's input
+// cache does the arithmetic and the cache edit). Caches that cannot drop a range hand back the inputs to
+// evaluate again: seq goes back to prefilling them. It reports false when seq ended.
+func (r *Runner) shiftSlot(seq *sequence) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.end(seq, "", fmt.Errorf("the Go engine failed shifting the context: %v", p))
+			ok = false
+		}
+	}()
+	err := r.cache.ShiftCacheSlot(seq.slot, seq.numKeep)
+	var again *ollamarunner.ErrReprocessInputs
+	switch {
+	case errors.As(err, &again):
+		seq.pending = append(again.Inputs, seq.pending...)
+		seq.state = statePrefilling
+	case err != nil:
+		r.end(seq, "", err)
+		return false
+	}
+	return true
+}
+
+// batchedSequences counts the sequences with inputs in the step's batch.
+func (r *Runner) batchedSequences() int {
+	n := 0
+	for _, seq := range r.active {
+		if seq.batched > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// compact drops finished sequences from r.active.
+func (r *Runner) compact() {
+	live := r.active[:0]
+	for _, seq := range r.active {
+		if seq.state != stateDone {
+			live = append(live, seq)
+		}
+	}
+	clear(r.active[len(live):])
+	r.active = live
+}
+
+// sample picks seq's next token from its logits and decides whether the sequence goes on.
+func (r *Runner) sample(seq *sequence, logits []float32) {
+	tok, err := seq.sampler.Sample(logits)
+	if err != nil {
+		r.end(seq, "", err)
+		return
+	}
+	seq.numDecoded++
+	if seq.numDecoded == 1 {
+		seq.firstToken = time.Now()
+	}
+	if r.tok.Is(tok, tokenizer.SpecialEOS) {
+		r.end(seq, "stop", nil)
+		return
+	}
+	piece, err := r.tok.Decode([]int32{tok})
+	if err != nil {
+		r.end(seq, "", err)
+		return
+	}
+	var lp []api.Logprob
+	if seq.logprobs {
+		lp = r.logprobs(logits, tok, seq.topLogprobs)
+	}
+	if seq.out.Emit(piece, lp) {
+		r.end(seq, "stop", nil)
+		return
+	}
+	if seq.numDecoded >= seq.numPredict {
+		r.end(seq, "length", nil)
+		return
+	}
+	seq.pending = []*input.Input{{Token: tok}}
+	seq.state = stateGenerating
+}
+
+// logprobs is Ollama's log probability of the chosen token and its topK alternatives, in the API's shape
+// with each token's bytes, as engine/llama reports them.
+func (r *Runner) logprobs(logits []float32, tok int32, topK int) []api.Logprob {
+	piece := func(id int) string {
+		s, _ := r.tok.Decode([]int32{int32(id)})
+		return s
+	}
+	var out []api.Logprob
+	for _, l := range common.CalculateLogprobs(logits, int(tok), topK, piece) {
+		lp := api.Logprob{TokenLogprob: apiTokenLogprob(l.Token, l.Logprob)}
+		for _, t := range l.TopLogprobs {
+			lp.TopLogprobs = append(lp.TopLogprobs, apiTokenLogprob(t.Token, t.Logprob))
+		}
+		out = append(out, lp)
+	}
+	return out
+}
+
+// apiTokenLogprob is one entry with the token's raw bytes.
+func apiTokenLogprob(text string, logprob float64) api.TokenLogprob {
+	var b []int
+	if text != "" {
+		b = make([]int, len(text))
+		for i := range len(text) {
+			b[i] = int(text[i])
+		}
+	}
+	return api.TokenLogprob{Token: text, Logprob: logprob, Bytes: b}
+}

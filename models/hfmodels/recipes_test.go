@@ -1,0 +1,82 @@
+package hfmodels
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/ollama/ollama/fs/ggml"
+)
+
+// TestTinyOlmo3 converts the olmo3 checkpoint with Ollama's converter and checks what Ollama's Go engine
+// reads from the result: the architecture, the sliding-window layout, the cut GPT-2 vocabulary with its
+// special tokens, and the tied output projection.
+func TestTinyOlmo3(t *testing.T) {
+	path, err := Ensure(t.Context(), t.TempDir(), "tiny-olmo3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := g.KV()
+	if a := kv.Architecture(); a != "olmo3" {
+		t.Fatalf("architecture %q, want olmo3", a)
+	}
+	if !kv.OllamaEngineRequired() {
+		t.Error("Ollama does not route the file to its Go engine")
+	}
+	if got := kv.Bools("attention.sliding_window_pattern"); !slices.Equal(got, []bool{true, true, true, false}) {
+		t.Errorf("sliding window pattern %v", got)
+	}
+	tokens := kv.Strings("tokenizer.ggml.tokens")
+	if len(tokens) != 2051 || tokens[2048] != "<|endoftext|>" || tokens[2050] != "<|im_end|>" {
+		t.Errorf("vocabulary of %d tokens, specials %q", len(tokens), tokens[2048:])
+	}
+	if eos := kv.Uint("tokenizer.ggml.eos_token_id"); eos != 2048 {
+		t.Errorf("eos %d, want 2048", eos)
+	}
+	if ids := kv.Ints("tokenizer.ggml.eos_token_ids"); !slices.Equal(ids, []int32{2048, 2050}) {
+		t.Errorf("eos ids %v", ids)
+	}
+	for _, tt := range g.Tensors().Items() {
+		if tt.Name == "output.weight" {
+			t.Error("output.weight present; the recipe ties it to token_embd")
+		}
+	}
+}
+
+// TestTinyGemma3 converts the Gemma 3 text checkpoint and checks the keys both engines read.
+func TestTinyGemma3(t *testing.T) {
+	path, err := Ensure(t.Context(), t.TempDir(), "tiny-gemma3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := g.KV()
+	if kv.Architecture() != "gemma3" || kv.Float("attention.layer_norm_rms_epsilon") != 1e-6 || kv.Uint("attention.key_length") != 32 {
+		t.Errorf("architecture %q, eps %v, key length %d", kv.Architecture(), kv.Float("attention.layer_norm_rms_epsilon"), kv.Uint("attention.key_length"))
+	}
+	if got := kv.Bools("attention.sliding_window_pattern"); !slices.Equal(got, []bool{true, true, true, true, true, false}) {
+		t.Errorf("sliding window pattern %v", got)
+	}
+	for _, tt := range g.Tensors().Items() {
+		if tt.Name == "blk.0.attn_norm.weight" && tt.Kind != uint32(ggml.TensorTypeF32) {
+			t.Errorf("%s is %d, want F32", tt.Name, tt.Kind)
+		}
+	}
+}
