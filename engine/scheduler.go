@@ -117,10 +117,6 @@ func (l *Lease) Release() { l.once.Do(func() { l.s.release(l.lm) }) }
 // out), ErrClosed after Close, ctx's error when the client leaves while waiting (the load goes on for the
 // others).
 func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, cfg LoadConfig, keepAlive time.Duration) (*Lease, error) {
-	backend := s.backendFor(m)
-	if backend == nil {
-		return nil, &LoadError{Model: m.ShortName, Err: ErrUnsupportedModel}
-	}
 	if keepAlive < 0 {
 		keepAlive = forever
 	}
@@ -146,6 +142,11 @@ func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, cfg LoadConf
 		s.pending--
 		s.mu.Unlock()
 	}()
+	// Which backend runs m is asked only when m must load: Supports may read the weights' header.
+	backend := s.backendFor(m)
+	if backend == nil {
+		return nil, &LoadError{Model: m.ShortName, Err: ErrUnsupportedModel}
+	}
 
 	select {
 	case s.loadTurn <- struct{}{}:

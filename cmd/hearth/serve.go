@@ -16,6 +16,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
+	"github.com/hearthlink/hearth/engine/ollamaengine"
 	"github.com/hearthlink/hearth/engine/onnx"
 	"github.com/hearthlink/hearth/handlers"
 	"github.com/hearthlink/hearth/modelfacts"
@@ -54,7 +55,10 @@ func serve(ctx context.Context, args []string) error {
 	llamaBackend := llama.NewBackend(libPath)
 	llamaBackend.Prober = newProber(libPath, cfg.CacheDir)
 	sched := engine.NewScheduler(engine.Config{
+		// The first backend that supports a model runs it: Ollama's Go engine takes the architectures
+		// Ollama runs there and llama.cpp cannot (ollamaengine.Runs), llama.cpp every other GGUF.
 		Backends: []engine.Backend{
+			ollamaengine.NewBackend(libPath),
 			llamaBackend,
 			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},

@@ -68,7 +68,9 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 	var cache *ollamarunner.InputCache
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("the Go engine could not load %s: %v", path, p)
+			// The engine panics on a file whose tensors do not match its architecture (a missing tensor is
+			// a nil pointer): the client sees the panic's words, the server goes on.
+			err = fmt.Errorf("Ollama's Go engine could not load the model: %v", p)
 		}
 		if err != nil {
 			if cache != nil {
@@ -85,12 +87,12 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 	}
 	m, err = model.New(path, ml.BackendParams{AllocMemory: true, NumThreads: cfg.NumThread, FlashAttention: fa})
 	if err != nil {
-		return nil, fmt.Errorf("the Go engine could not load %s: %w", path, err)
+		return nil, fmt.Errorf("Ollama's Go engine could not load the model: %w", err)
 	}
 	tok, ok := m.(tokenizer.Tokenizer)
 	if !ok {
 		m.Backend().Close()
-		return nil, fmt.Errorf("%s has no tokenizer", path)
+		return nil, errors.New("the model has no tokenizer the Go engine can use")
 	}
 	arch := m.Backend().Config().Architecture()
 	parallel, batch := cfg.Parallel, min(cfg.NumBatch, cfg.NumCtx)

@@ -1,0 +1,101 @@
+package compat_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ollama/ollama/api"
+)
+
+// goEngineModels are tiny Hugging Face checkpoints turned into GGUF by Ollama's own converter, by the
+// architecture they have and the engine that must run them: llama.cpp cannot load olmo3 (unknown name),
+// lfm2 (a tensor it names differently) or a dense nemotron_h (it dies of SIGFPE), so Ollama's Go engine runs
+// them, as Ollama does; gemma3 text both engines run, and llama.cpp keeps it.
+var goEngineModels = []struct{ recipe, arch, backend string }{
+	{"tiny-olmo3", "olmo3", "ollamaengine"},
+	{"tiny-lfm2", "lfm2", "ollamaengine"},
+	{"tiny-nemotron-h", "nemotron_h", "ollamaengine"},
+	{"tiny-gemma3", "gemma3", "llama"},
+}
+
+// hfGGUFs generates the named models/hfmodels recipes in a process of their own (Ollama's converter cannot
+// share a test binary that links package models) and returns their GGUF paths.
+func hfGGUFs(t *testing.T, names ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"run", "github.com/hearthlink/hearth/models/hfmodels/hfgen"}, names...)...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("hfgen %v: %v\n%s", names, err, stderr)
+	}
+	paths := strings.Fields(string(out))
+	if len(paths) != len(names) {
+		t.Fatalf("hfgen printed %q for %v", out, names)
+	}
+	return paths
+}
+
+// TestGoEngineArchitecturesOverHTTP creates each model through /api/blobs and /api/create in the real
+// `hearth serve`, generates from it, and checks that the engine the table names loaded it and that
+// /api/show lists what it serves.
+func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
+	var recipes []string
+	for _, m := range goEngineModels {
+		recipes = append(recipes, m.recipe)
+	}
+	paths := hfGGUFs(t, recipes...)
+	p := startHearth(t)
+	files := map[string]string{}
+	for i, m := range goEngineModels {
+		files[m.arch] = paths[i]
+	}
+	createAll(t, p.URL, files)
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := api.NewClient(u, http.DefaultClient)
+	for _, m := range goEngineModels {
+		code, text := generate(t, p.URL, m.arch)
+		if code != http.StatusOK || text == "" {
+			t.Errorf("%s: generate = %d %q, want 200 with text", m.arch, code, text)
+		}
+		show, err := client.Show(context.Background(), &api.ShowRequest{Model: m.arch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(show.Capabilities, "completion") || show.ModelInfo["general.architecture"] != m.arch {
+			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
+		}
+		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {
+			t.Errorf("%s was loaded by %q, want %q", m.arch, engine, m.backend)
+		}
+	}
+	if p.cmd.ProcessState != nil {
+		t.Fatalf("the server exited: %v", p.cmd.ProcessState)
+	}
+}
+
+// loadedBy finds the backend named by the server's "model loaded" log line for model.
+func loadedBy(log, model string) string {
+	for _, line := range strings.Split(log, "\n") {
+		var entry struct {
+			Message, Msg, Model, Backend string
+		}
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			continue
+		}
+		if (entry.Message == "model loaded" || entry.Msg == "model loaded") && entry.Model == model {
+			return entry.Backend
+		}
+	}
+	return ""
+}
