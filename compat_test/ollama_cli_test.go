@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/hearthlink/hearth/handlers"
 	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/registry"
@@ -87,7 +85,7 @@ func startHearthHandler(t testing.TB) (*registry.Store, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Store: store}))
 	t.Cleanup(srv.Close)
 	return store, strings.TrimPrefix(srv.URL, "http://")
 }

@@ -111,7 +111,7 @@ func (s *Scheduler) optionsOf(m *registry.Model) *optionsInfo {
 	}
 	o := &optionsInfo{opts: api.DefaultOptions()}
 	o.opts.NumCtx = s.cfg.Pipeline.NumCtx
-	o.err = setOptions(&o.opts, m.Options)
+	o.err = setOptions(&o.opts, m.Options, s.log)
 	o.keepAlive, o.hasKeepAlive = modelKeepAlive(m)
 	mi.options.Store(o)
 	return o

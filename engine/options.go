@@ -27,7 +27,7 @@ func (s *Scheduler) Options(m *registry.Model, requestOpts map[string]any) (api.
 		return api.Options{}, &LoadError{Model: m.ShortName, Err: defaults.err}
 	}
 	opts := defaults.opts
-	if err := setOptions(&opts, requestOpts); err != nil {
+	if err := setOptions(&opts, requestOpts, s.log); err != nil {
 		return api.Options{}, &RequestError{Msg: err.Error()}
 	}
 	switch {
@@ -118,9 +118,9 @@ var optionFields = sync.OnceValue(func() map[string]optionField {
 var boolPointer = reflect.TypeFor[*bool]()
 
 // setOptions applies a map of options (a request's "options", a model's parameters) to opts exactly as
-// api.Options.FromMap does, with the same errors and the same warning for unknown keys, without its
-// per-call reflection over the struct. An empty map changes nothing.
-func setOptions(opts *api.Options, m map[string]any) error {
+// api.Options.FromMap does, with the same errors and the same warning for unknown keys (to log), without
+// its per-call reflection over the struct. An empty map changes nothing.
+func setOptions(opts *api.Options, m map[string]any, log *slog.Logger) error {
 	if len(m) == 0 {
 		return nil
 	}
@@ -129,7 +129,7 @@ func setOptions(opts *api.Options, m map[string]any) error {
 	for key, val := range m {
 		f, ok := fields[key]
 		if !ok {
-			slog.Warn("invalid option provided", "option", key)
+			log.Warn("invalid option provided", "option", key)
 			continue
 		}
 		if val == nil {

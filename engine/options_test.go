@@ -21,7 +21,7 @@ func TestSetOptionsMatchesFromMap(t *testing.T) {
 		for _, v := range values {
 			m := map[string]any{key: v}
 			want, got := api.DefaultOptions(), api.DefaultOptions()
-			wantErr, gotErr := want.FromMap(m), setOptions(&got, m)
+			wantErr, gotErr := want.FromMap(m), setOptions(&got, m, discardLog)
 			if fmt.Sprint(wantErr) != fmt.Sprint(gotErr) || !reflect.DeepEqual(want, got) {
 				t.Errorf("%s=%#v: setOptions %+v, %v; FromMap %+v, %v", key, v, got, gotErr, want, wantErr)
 			}
@@ -34,7 +34,7 @@ func TestSetOptionsMatchesFromMap(t *testing.T) {
 	if err := want.FromMap(m); err != nil {
 		t.Fatal(err)
 	}
-	if err := setOptions(&got, m); err != nil || !reflect.DeepEqual(want, got) {
+	if err := setOptions(&got, m, discardLog); err != nil || !reflect.DeepEqual(want, got) {
 		t.Errorf("setOptions %+v, %v; FromMap %+v", got, err, want)
 	}
 }
@@ -43,11 +43,11 @@ func TestSetOptionsMatchesFromMap(t *testing.T) {
 // alone, which the per-model cache relies on.
 func TestSetOptionsCopies(t *testing.T) {
 	base := api.DefaultOptions()
-	if err := setOptions(&base, map[string]any{"stop": []any{"a"}, "use_mmap": true}); err != nil {
+	if err := setOptions(&base, map[string]any{"stop": []any{"a"}, "use_mmap": true}, discardLog); err != nil {
 		t.Fatal(err)
 	}
 	opts := base
-	if err := setOptions(&opts, map[string]any{"stop": []any{"b"}, "use_mmap": false}); err != nil {
+	if err := setOptions(&opts, map[string]any{"stop": []any{"b"}, "use_mmap": false}, discardLog); err != nil {
 		t.Fatal(err)
 	}
 	if base.Stop[0] != "a" || !*base.UseMMap {

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -173,6 +172,9 @@ func (ft *fakeTimers) fire(i int) {
 	f()
 }
 
+// discardLog is a logger for tests that write nothing.
+var discardLog = slog.New(slog.DiscardHandler)
+
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // newTestScheduler returns a Scheduler over b with the default config changed by tune (when not nil), a
@@ -183,7 +185,7 @@ func newTestScheduler(b *fakeBackend, tune func(*Config)) (*Scheduler, *fakeTime
 		tune(&cfg)
 	}
 	cfg.Backends = []Backend{b}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = discardLog
 	s := NewScheduler(cfg)
 	ft := &fakeTimers{}
 	s.now = func() time.Time { return testNow }

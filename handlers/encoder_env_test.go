@@ -15,7 +15,6 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
-	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
@@ -44,7 +43,7 @@ func newEncoderEnv(t testing.TB) *inferEnv {
 	cfg.Logger = logger
 	cfg.Pipeline.Store, cfg.Pipeline.NumCtx = store, 512
 	sched := engine.NewScheduler(cfg)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Store: store, Scheduler: sched}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
@@ -58,7 +57,7 @@ func newInferEnv(t testing.TB, cfg engine.Config, backend engine.Backend) *infer
 	cfg.Pipeline.Store = store
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	sched := engine.NewScheduler(cfg)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Scheduler: sched}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Store: store, Scheduler: sched}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()
