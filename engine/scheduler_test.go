@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -22,6 +21,7 @@ import (
 type fakeBackend struct {
 	manual bool
 	loads  chan *pendingLoad
+	quit   chan struct{} // closed when the test ends: manual loads still waiting fail
 	// size is each model's estimate by ShortName (1 byte when absent).
 	size map[string]int64
 
@@ -42,7 +42,7 @@ type pendingLoad struct {
 func (p *pendingLoad) finish(err error) { p.done <- err }
 
 func newFakeBackend(manual bool) *fakeBackend {
-	return &fakeBackend{manual: manual, loads: make(chan *pendingLoad, 16), size: map[string]int64{}}
+	return &fakeBackend{manual: manual, loads: make(chan *pendingLoad, 16), quit: make(chan struct{}), size: map[string]int64{}}
 }
 
 func (b *fakeBackend) Name() string { return "fake" }
@@ -64,8 +64,13 @@ func (b *fakeBackend) Load(ctx context.Context, m *registry.Model, cfg LoadConfi
 	if b.manual {
 		p := &pendingLoad{ctx: ctx, model: m, cfg: cfg, done: make(chan error)}
 		b.loads <- p
-		if err := <-p.done; err != nil {
-			return nil, err
+		select {
+		case err := <-p.done:
+			if err != nil {
+				return nil, err
+			}
+		case <-b.quit:
+			return nil, errors.New("the test ended")
 		}
 	}
 	b.note("load " + m.ShortName)
@@ -137,17 +142,23 @@ type fakeTimers struct {
 }
 
 type fakeTimer struct {
+	ft      *fakeTimers
 	d       time.Duration
 	f       func()
 	stopped bool
 }
 
-func (t *fakeTimer) Stop() bool { t.stopped = true; return true }
+func (t *fakeTimer) Stop() bool {
+	t.ft.mu.Lock()
+	defer t.ft.mu.Unlock()
+	t.stopped = true
+	return true
+}
 
 func (ft *fakeTimers) after(d time.Duration, f func()) stopper {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	t := &fakeTimer{d: d, f: f}
+	t := &fakeTimer{ft: ft, d: d, f: f}
 	ft.timers = append(ft.timers, t)
 	return t
 }
@@ -173,21 +184,29 @@ func (ft *fakeTimers) fire(i int) {
 	f()
 }
 
+// discardLog is a logger for tests that write nothing.
+var discardLog = slog.New(slog.DiscardHandler)
+
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // newTestScheduler returns a Scheduler over b with the default config changed by tune (when not nil), a
-// fixed clock and fake timers.
-func newTestScheduler(b *fakeBackend, tune func(*Config)) (*Scheduler, *fakeTimers) {
+// fixed clock and fake timers. It is closed when the test ends, after b's unfinished loads fail, so a
+// failing test does not hang on them.
+func newTestScheduler(t *testing.T, b *fakeBackend, tune func(*Config)) (*Scheduler, *fakeTimers) {
 	cfg := DefaultConfig()
 	if tune != nil {
 		tune(&cfg)
 	}
 	cfg.Backends = []Backend{b}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = discardLog
 	s := NewScheduler(cfg)
 	ft := &fakeTimers{}
 	s.now = func() time.Time { return testNow }
 	s.after = ft.after
+	t.Cleanup(func() {
+		close(b.quit)
+		s.Close()
+	})
 	return s, ft
 }
 
@@ -264,15 +283,16 @@ func loadedNames(s *Scheduler) string {
 
 func TestConcurrentRequestsShareOneLoad(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	m := testModel("a")
 	var chs []<-chan acquired
 	for range 3 {
 		chs = append(chs, acquireAsync(context.Background(), s, m, cfgA, time.Minute))
 	}
 	p := b.next(t)
-	waitUntil(t, s, "all three wait for the load", func() bool { return refs(s, m) == 3 })
+	// Each waits holding a reference to the loading model, or, when it came before the load was
+	// registered, for the load turn (pending counts those and the loader, which holds a reference).
+	waitUntil(t, s, "all three wait for the load", func() bool { return refs(s, m)+s.pending-1 == 3 })
 	p.finish(nil)
 	var runner Runner
 	for _, ch := range chs {
@@ -293,8 +313,7 @@ func TestConcurrentRequestsShareOneLoad(t *testing.T) {
 
 func TestOtherLoadConfigReloadsAfterRunningLeases(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	m := testModel("a")
 	first := mustAcquire(t, s, m, cfgA, time.Minute)
 	cfgB := cfgA
@@ -325,8 +344,7 @@ func TestOtherLoadConfigReloadsAfterRunningLeases(t *testing.T) {
 
 func TestOneLoadAtATime(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	chA := acquireAsync(context.Background(), s, testModel("a"), cfgA, time.Minute)
 	p := b.next(t)
 	chB := acquireAsync(context.Background(), s, testModel("b"), cfgA, time.Minute)
@@ -362,8 +380,7 @@ func TestEvictionOrder(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newFakeBackend(false)
-			s, _ := newTestScheduler(b, func(c *Config) { c.MaxLoadedModels = 2 })
-			defer s.Close()
+			s, _ := newTestScheduler(t, b, func(c *Config) { c.MaxLoadedModels = 2 })
 			la := mustAcquire(t, s, testModel("a"), cfgA, tc.kaA)
 			lb := mustAcquire(t, s, testModel("b"), cfgA, tc.kaB)
 			if !tc.busyA {
@@ -398,8 +415,7 @@ func sortedNames(s *Scheduler) string {
 
 func TestBusyVictimIsWaitedFor(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, func(c *Config) { c.MaxLoadedModels = 1 })
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, func(c *Config) { c.MaxLoadedModels = 1 })
 	la := mustAcquire(t, s, testModel("a"), cfgA, time.Minute)
 	ch := acquireAsync(context.Background(), s, testModel("b"), cfgA, time.Minute)
 	waitUntil(t, s, "a is marked for unloading", func() bool { return s.loaded[modelKey(testModel("a"))].expiring })
@@ -422,8 +438,7 @@ func TestBusyVictimIsWaitedFor(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	b := newFakeBackend(false)
 	b.size = map[string]int64{"a": 60, "b": 60, "huge": 101}
-	s, _ := newTestScheduler(b, func(c *Config) { c.MemoryLimit = 100 })
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, func(c *Config) { c.MemoryLimit = 100 })
 	mustAcquire(t, s, testModel("a"), cfgA, time.Minute).Release()
 	mustAcquire(t, s, testModel("b"), cfgA, time.Minute).Release()
 	if got := loadedNames(s); got != "b" {
@@ -442,8 +457,7 @@ func TestMemoryLimit(t *testing.T) {
 
 func TestKeepAlive(t *testing.T) {
 	b := newFakeBackend(false)
-	s, ft := newTestScheduler(b, nil)
-	defer s.Close()
+	s, ft := newTestScheduler(t, b, nil)
 	m := testModel("a")
 
 	l := mustAcquire(t, s, m, cfgA, 5*time.Minute)
@@ -489,8 +503,7 @@ func TestKeepAlive(t *testing.T) {
 
 func TestExpire(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	m := testModel("a")
 	if s.Expire(m) {
 		t.Error("Expire of a model not loaded reported true")
@@ -528,8 +541,7 @@ func TestExpire(t *testing.T) {
 
 func TestQueueLimit(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, func(c *Config) { c.MaxQueue = 1 })
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, func(c *Config) { c.MaxQueue = 1 })
 	chA := acquireAsync(context.Background(), s, testModel("a"), cfgA, time.Minute)
 	p := b.next(t)
 	if _, err := s.Acquire(context.Background(), testModel("b"), cfgA, time.Minute); !errors.Is(err, ErrServerBusy) {
@@ -550,8 +562,7 @@ func TestQueueLimit(t *testing.T) {
 
 func TestClientLeavingWhileWaiting(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	m := testModel("a")
 	ctx, cancel := context.WithCancel(context.Background())
 	leaving := acquireAsync(ctx, s, m, cfgA, time.Minute)
@@ -579,8 +590,7 @@ func TestClientLeavingWhileWaiting(t *testing.T) {
 
 func TestFailedLoad(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	m := testModel("a")
 	ch1 := acquireAsync(context.Background(), s, m, cfgA, time.Minute)
 	p := b.next(t)
@@ -608,8 +618,7 @@ func TestFailedLoad(t *testing.T) {
 
 func TestLoadTimeout(t *testing.T) {
 	b := newFakeBackend(true)
-	s, _ := newTestScheduler(b, func(c *Config) { c.LoadTimeout = time.Millisecond })
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, func(c *Config) { c.LoadTimeout = time.Millisecond })
 	m := testModel("a")
 	ch := acquireAsync(context.Background(), s, m, cfgA, time.Minute)
 	p := b.next(t)
@@ -644,7 +653,7 @@ func TestLoadTimeout(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	b := newFakeBackend(false)
-	s, _ := newTestScheduler(b, nil)
+	s, _ := newTestScheduler(t, b, nil)
 	l := mustAcquire(t, s, testModel("a"), cfgA, time.Minute)
 	mustAcquire(t, s, testModel("b"), cfgA, time.Minute).Release()
 	s.Close()
@@ -658,8 +667,7 @@ func TestClose(t *testing.T) {
 }
 
 func TestUnsupportedModel(t *testing.T) {
-	s, _ := newTestScheduler(newFakeBackend(false), nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, newFakeBackend(false), nil)
 	_, err := s.Acquire(context.Background(), testModel("unsupported"), cfgA, time.Minute)
 	if !errors.Is(err, ErrUnsupportedModel) {
 		t.Errorf("got %v, want ErrUnsupportedModel", err)
@@ -669,8 +677,7 @@ func TestUnsupportedModel(t *testing.T) {
 func TestLoadedListsModelsForPs(t *testing.T) {
 	b := newFakeBackend(false)
 	b.size = map[string]int64{"a": 100, "b": 200}
-	s, _ := newTestScheduler(b, nil)
-	defer s.Close()
+	s, _ := newTestScheduler(t, b, nil)
 	mustAcquire(t, s, testModel("a"), cfgA, time.Minute).Release()
 	busy := mustAcquire(t, s, testModel("b"), LoadConfig{NumCtx: 1024}, time.Hour)
 	defer busy.Release()

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
-	"github.com/rs/zerolog"
 
 	hapi "github.com/hearthlink/hearth/api"
 	"github.com/hearthlink/hearth/engine"
@@ -67,7 +66,7 @@ func (f *fakeEngine) Rerank(ctx context.Context, m *registry.Model, req *hapi.Re
 func fakeServer(t *testing.T, fake *fakeEngine) *httptest.Server {
 	store, _ := storetest.GGUFModel(t, nil, "")
 	srv := httptest.NewServer(handlers.New(handlers.Options{
-		Logger: zerolog.Nop(), Store: store, Engine: fake,
+		Store: store, Engine: fake,
 	}))
 	t.Cleanup(srv.Close)
 	return srv

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
@@ -68,7 +67,7 @@ func startInferEnv(t testing.TB, store *registry.Store, sc engine.Config, pc eng
 	facts := modelfacts.NewCache(store)
 	sched := engine.NewScheduler(sc)
 	pipeline := engine.NewPipeline(sched, facts, pc)
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, Engine: pipeline, Scheduler: sched, Facts: facts}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Store: store, Engine: pipeline, Scheduler: sched, Facts: facts}))
 	t.Cleanup(func() {
 		srv.Close()
 		sched.Close()

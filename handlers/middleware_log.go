@@ -1,16 +1,16 @@
 package handlers
 
 import (
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
-	"github.com/rs/zerolog"
 )
 
 // AccessLog writes one line per request once it is answered: method, path, status, bytes and latency.
 // Streaming responses are logged when the stream ends. The wrapper keeps http.Flusher working.
-func AccessLog(log zerolog.Logger) func(http.Handler) http.Handler {
+func AccessLog(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -25,13 +25,14 @@ func AccessLog(log zerolog.Logger) func(http.Handler) http.Handler {
 				if status == 0 {
 					status = http.StatusOK
 				}
-				ev := log.Info()
+				level := slog.LevelInfo
 				if status >= 500 {
-					ev = log.Warn()
+					level = slog.LevelWarn
 				}
-				ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
-					Int("bytes", ww.BytesWritten()).Dur("latency", time.Since(start)).
-					Str("remote", r.RemoteAddr).Msg("request")
+				log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method),
+					slog.String("path", r.URL.Path), slog.Int("status", status),
+					slog.Int("bytes", ww.BytesWritten()), slog.Duration("latency", time.Since(start)),
+					slog.String("remote", r.RemoteAddr))
 			}()
 			next.ServeHTTP(ww, r)
 		})

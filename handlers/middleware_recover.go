@@ -2,16 +2,15 @@ package handlers
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
-
-	"github.com/rs/zerolog"
 )
 
 // Recover turns a panic in a handler into a logged stack trace and a 500 in Ollama's error shape, so one
 // bad request never takes the server down. http.ErrAbortHandler passes through: it is how a handler
 // deliberately drops a connection.
-func Recover(log zerolog.Logger) func(http.Handler) http.Handler {
+func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -22,8 +21,8 @@ func Recover(log zerolog.Logger) func(http.Handler) http.Handler {
 				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 					panic(v)
 				}
-				log.Error().Interface("panic", v).Str("method", r.Method).Str("path", r.URL.Path).
-					Bytes("stack", debug.Stack()).Msg("handler panicked")
+				log.Error("handler panicked", "panic", v, "method", r.Method, "path", r.URL.Path,
+					"stack", string(debug.Stack()))
 				writeError(w, http.StatusInternalServerError, "internal server error")
 			}()
 			next.ServeHTTP(w, r)

@@ -20,7 +20,6 @@ import (
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/rs/zerolog"
 	"github.com/x448/float16"
 
 	"github.com/hearthlink/hearth/handlers"
@@ -44,7 +43,7 @@ func newStoreEnv(t testing.TB) *storeEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(handlers.New(handlers.Options{Logger: zerolog.Nop(), Store: store, MaxRequestBytes: 1 << 20}))
+	srv := httptest.NewServer(handlers.New(handlers.Options{Store: store, MaxRequestBytes: 1 << 20}))
 	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	return &storeEnv{t: t, store: store, srv: srv, client: api.NewClient(u, http.DefaultClient)}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,12 +14,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ollama/ollama/api"
-	"github.com/rs/zerolog"
 )
 
 func newTestServer(t *testing.T, opts Options) *httptest.Server {
 	t.Helper()
-	opts.Logger = zerolog.Nop()
 	srv := httptest.NewServer(New(opts))
 	t.Cleanup(srv.Close)
 	return srv
@@ -213,7 +212,7 @@ func TestBodyLimitAndDecodeErrors(t *testing.T) {
 
 func TestRecoverAnswers500AndKeepsServing(t *testing.T) {
 	r := chi.NewRouter()
-	r.Use(Recover(zerolog.Nop()))
+	r.Use(Recover(slog.New(slog.DiscardHandler)))
 	r.Get("/boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	r.Get("/ok", root)
 	srv := httptest.NewServer(r)

@@ -1,11 +1,11 @@
 package handlers
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/modelfacts"
@@ -14,8 +14,8 @@ import (
 
 // Options are what the HTTP layer needs from the process that serves it.
 type Options struct {
-	// Logger receives access logs and recovered panics.
-	Logger zerolog.Logger
+	// Logger receives access logs and recovered panics; nil discards them.
+	Logger *slog.Logger
 	// MaxRequestBytes caps request bodies other than blob uploads; 0 means no cap.
 	MaxRequestBytes int64
 	// Store is the model store behind the model-management routes.
@@ -46,7 +46,7 @@ type Engine interface {
 
 // server carries the dependencies every route handler shares.
 type server struct {
-	log   zerolog.Logger
+	log   *slog.Logger
 	store *registry.Store
 	facts *modelfacts.Cache
 
@@ -60,7 +60,11 @@ type server struct {
 
 // New returns the complete HTTP handler: middleware in the order a request meets it, then every route.
 func New(opts Options) http.Handler {
-	s := &server{log: opts.Logger, store: opts.Store, facts: opts.Facts}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{log: log, store: opts.Store, facts: opts.Facts}
 	if opts.Engine != nil {
 		s.completer, s.embedder, s.classifier, s.reranker = opts.Engine, opts.Engine, opts.Engine, opts.Engine
 	}
@@ -73,9 +77,9 @@ func New(opts Options) http.Handler {
 	metrics, metricsHandler := newMetrics(opts.Scheduler)
 	r := chi.NewRouter()
 	r.Use(
-		Recover(opts.Logger),
+		Recover(log),
 		metrics.middleware,
-		AccessLog(opts.Logger),
+		AccessLog(log),
 		CORS(append(DefaultOrigins(), opts.Origins...)),
 		HostGuard(opts.Listen),
 		RequireAPIKey(opts.APIKey),

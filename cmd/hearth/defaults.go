@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/ollama/ollama/api"
-	"github.com/rs/zerolog"
 
 	hearthapi "github.com/hearthlink/hearth/api"
 	"github.com/hearthlink/hearth/models"
@@ -22,7 +22,7 @@ const defaultNamespace = "hearth/"
 // registerDefaults makes sure every default generated model is in the store, generating the files if
 // needed and importing them through the server's own /api/blobs and /api/create routes at baseURL, the
 // same path `ollama create` takes. Models already in the store are left alone.
-func registerDefaults(ctx context.Context, log zerolog.Logger, store *registry.Store, baseURL string) error {
+func registerDefaults(ctx context.Context, log *slog.Logger, store *registry.Store, baseURL string) error {
 	u, err := url.Parse(baseURL)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func registerDefaults(ctx context.Context, log zerolog.Logger, store *registry.S
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
-		log.Info().Str("model", name).Dur("took", time.Since(start)).Msg("registered default model")
+		log.Info("registered default model", "model", name, "took", time.Since(start))
 	}
 	return errors.Join(errs...)
 }

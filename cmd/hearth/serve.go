@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ollama/ollama/model/renderers"
-	"github.com/rs/zerolog"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/llama"
@@ -33,7 +32,7 @@ func serve(ctx context.Context, args []string) error {
 	cfg, warnings := LoadConfig(os.Getenv)
 	log := newLogger(os.Stderr, cfg.LogLevel)
 	for _, w := range warnings {
-		log.Warn().Msg(w)
+		log.Warn(w)
 	}
 
 	libPath := cfg.LibraryPath
@@ -41,8 +40,8 @@ func serve(ctx context.Context, args []string) error {
 		libPath = llama.DefaultLibraryPath(cfg.CacheDir)
 	}
 	sys := llama.Init(libPath)
-	log.Info().Strs("library_path", sys.LibraryPath).Strs("cpu_features", sys.CPUFeatures()).
-		Bool("amx", sys.AMX()).Msg("inference backend ready")
+	log.Info("inference backend ready", "library_path", sys.LibraryPath, "cpu_features", sys.CPUFeatures(),
+		"amx", sys.AMX())
 
 	store, err := openStore(cfg, log)
 	if err != nil {
@@ -66,7 +65,7 @@ func serve(ctx context.Context, args []string) error {
 		MaxQueue:        cfg.MaxQueue,
 		MemoryLimit:     engine.DefaultMemoryLimit(),
 		LoadTimeout:     cfg.LoadTimeout,
-		Logger:          slog.Default(),
+		Logger:          log,
 	})
 	defer sched.Close()
 	pipeline := engine.NewPipeline(sched, facts, engine.PipelineConfig{
@@ -75,7 +74,7 @@ func serve(ctx context.Context, args []string) error {
 		NumCtx:         cfg.ContextLength,
 		KVCacheType:    cfg.KVCacheType,
 		FlashAttention: cfg.FlashAttention,
-		Logger:         slog.Default(),
+		Logger:         log,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -97,12 +96,12 @@ func serve(ctx context.Context, args []string) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 	}
-	log.Info().Str("listen", ln.Addr().String()).Str("models", cfg.ModelsDir).
-		Str("version", version).Str("ollama_api", handlers.OllamaVersion).Msg("hearth is listening")
+	log.Info("hearth is listening", "listen", ln.Addr().String(), "models", cfg.ModelsDir,
+		"version", version, "ollama_api", handlers.OllamaVersion)
 	if cfg.DefaultModels {
 		go func() {
 			if err := registerDefaults(ctx, log, store, "http://"+ln.Addr().String()); err != nil {
-				log.Warn().Err(err).Msg("registering the default models")
+				log.Warn("registering the default models", "error", err)
 			}
 		}()
 	}
@@ -129,18 +128,18 @@ func ortLibraryPath(cfg Config) string {
 
 // openStore opens the model store and, unless OLLAMA_NOPRUNE is set, removes what no model references
 // (interrupted downloads, crash leftovers, blobs of deleted models), as Ollama does at startup.
-func openStore(cfg Config, log zerolog.Logger) (*registry.Store, error) {
-	store, err := registry.Open(cfg.ModelsDir, registry.Options{NoPrune: cfg.NoPrune, Logger: slog.Default()})
+func openStore(cfg Config, log *slog.Logger) (*registry.Store, error) {
+	store, err := registry.Open(cfg.ModelsDir, registry.Options{NoPrune: cfg.NoPrune, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("model store %s: %w", cfg.ModelsDir, err)
 	}
 	if !cfg.NoPrune {
 		report, err := store.Prune()
 		if err != nil {
-			log.Warn().Err(err).Msg("pruning the model store")
+			log.Warn("pruning the model store", "error", err)
 		} else if report.Bytes > 0 {
-			log.Info().Int("junk", len(report.Junk)).Int("unused", len(report.Unused)).
-				Int64("bytes", report.Bytes).Msg("pruned the model store")
+			log.Info("pruned the model store", "junk", len(report.Junk), "unused", len(report.Unused),
+				"bytes", report.Bytes)
 		}
 	}
 	return store, nil
@@ -148,7 +147,7 @@ func openStore(cfg Config, log zerolog.Logger) (*registry.Store, error) {
 
 // serveUntilDone runs srv on ln until ctx ends (SIGINT/SIGTERM), then stops accepting connections and
 // gives in-flight requests shutdownGrace to finish.
-func serveUntilDone(ctx context.Context, log zerolog.Logger, srv *http.Server, ln net.Listener) error {
+func serveUntilDone(ctx context.Context, log *slog.Logger, srv *http.Server, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -156,7 +155,7 @@ func serveUntilDone(ctx context.Context, log zerolog.Logger, srv *http.Server, l
 		return err
 	case <-ctx.Done():
 	}
-	log.Info().Msg("shutting down")
+	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
