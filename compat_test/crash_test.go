@@ -21,10 +21,11 @@ import (
 // probeLogLine is what the server logs each time it tries a new model file in a child process.
 const probeLogLine = "trying a new model file in a child process"
 
-// No model file may take down the server. Files that kill llama.cpp's loader (a dense nemotron_h divides
-// by zero, a header fails a GGML_ASSERT) and a file of an architecture llama.cpp does not know each cost
-// only their request: a 500 in Ollama's error shape with the loader's own words, while the same server
-// process keeps serving the model it had loaded, and /api/ps still answers. Each crashing file is tried in
+// No model file may take down the server. A header that fails one of llama.cpp's GGML_ASSERTs, a file of an
+// architecture neither engine knows, and broken files of architectures Ollama's Go engine runs (a dense
+// nemotron_h without tensors, which would kill llama.cpp with SIGFPE; a gptoss header) each cost only their
+// request: a 500 in Ollama's error shape with the loader's own words, while the same server process keeps
+// serving the model it had loaded, and /api/ps still answers. Each file llama.cpp would crash on is tried in
 // a child once; a restarted server remembers the verdict.
 func TestCrashingModelCostsOneRequest(t *testing.T) {
 	ctx := context.Background()
@@ -47,6 +48,7 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 		files[name] = path
 	}
 	files["gptoss"] = writeGGUFOfArch(t, "gptoss")
+	files["unknown"] = writeGGUFOfArch(t, "nosucharch")
 
 	p := startHearth(t, env...)
 	createAll(t, p.URL, files)
@@ -60,6 +62,8 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 		"fpe":    {"Ollama's Go engine could not load the model"},
 		"assert": {"llama.cpp crashed while loading the model", "GGML_ASSERT(hparams.n_expert_used <= hparams.n_expert) failed"},
 		"gptoss": {"Ollama's Go engine could not load the model"},
+		// Refused from its header: no loader runs, no child is tried.
+		"unknown": {`unsupported model architecture "nosucharch"`},
 	}
 	for round := range 2 { // the second round is answered from the verdicts
 		for name, want := range wants {
