@@ -13,10 +13,10 @@ import (
 // TestGoEngineAgainstOllama serves the same Ollama-converted GGUFs from hearth and from the reference
 // Ollama 0.17.4 (which runs these architectures in its Go engine runner) and compares, for a raw prompt, the
 // first generated token and its top alternatives. Both sides run the same ggml on the same CPU, so the
-// token must be the same and the log probabilities equal within 0.02 (measured: 0.002 or less): float sums in another order (another
-// batch size, threads) move them by far less than that, while a wrong tokenizer, template, position, norm
-// or cache layout moves them by whole units. A near-tie (top two within the tolerance) excuses a different
-// token.
+// token must be the same and the log probabilities equal within 0.02 (measured: 0.002 or less): float sums
+// in another order (another batch size, threads) move them by far less than that, while a wrong tokenizer,
+// template, position, norm or cache layout moves them by whole units. A near-tie (top two within the
+// tolerance) excuses a different token.
 func TestGoEngineAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the reference Ollama")
