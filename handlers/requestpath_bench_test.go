@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/fs/ggml"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/registry"
@@ -83,21 +84,24 @@ func (r *instantRunner) Embed(_ context.Context, inputs []string, _ bool) ([][]f
 	return out, len(inputs) * 8, nil
 }
 
-// newRequestPathEnv is a hearth server whose only backend is instantBackend, with one model, "m", created
-// through /api/blobs and /api/create from a real (tiny) GGUF, as clients create models: its chat template
-// becomes a template layer, as in production.
+// newRequestPathEnv is a hearth server whose only backend is instantBackend, with two models created
+// through /api/blobs and /api/create from real (tiny) GGUFs, as clients create models: "m", a completion
+// model whose chat template becomes a template layer, as in production, and "e", an embedding model (a
+// pooling_type in its header).
 func newRequestPathEnv(b *testing.B) *inferEnv {
 	b.Helper()
 	e := newInferEnv(b, envConfig{}, instantBackend{})
-	gguf := tinyGGUF(b, llamaKV(nil))
-	d := digestOf(gguf)
 	ctx := context.Background()
-	if err := e.client.CreateBlob(ctx, d, bytes.NewReader(gguf)); err != nil {
-		b.Fatal(err)
-	}
-	if err := e.client.Create(ctx, &api.CreateRequest{Model: "m", Files: map[string]string{"m.gguf": d}},
-		func(api.ProgressResponse) error { return nil }); err != nil {
-		b.Fatal(err)
+	for name, kv := range map[string]ggml.KV{"m": llamaKV(nil), "e": llamaKV(ggml.KV{"llama.pooling_type": uint32(1)})} {
+		gguf := tinyGGUF(b, kv)
+		d := digestOf(gguf)
+		if err := e.client.CreateBlob(ctx, d, bytes.NewReader(gguf)); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.client.Create(ctx, &api.CreateRequest{Model: name, Files: map[string]string{name + ".gguf": d}},
+			func(api.ProgressResponse) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
 	}
 	return e
 }
@@ -134,7 +138,7 @@ func BenchmarkRequestPathChat(b *testing.B) {
 // BenchmarkRequestPathEmbed is one /api/embed of one input (vector normalisation and encoding included).
 func BenchmarkRequestPathEmbed(b *testing.B) {
 	e := newRequestPathEnv(b)
-	benchPost(b, e, "/api/embed", `{"model":"m","input":"Why is the sky blue?"}`, 1)
+	benchPost(b, e, "/api/embed", `{"model":"e","input":"Why is the sky blue?"}`, 1)
 }
 
 // BenchmarkRequestPathStream256 streams a /api/generate of 256 tokens, one NDJSON line and one flush per
@@ -160,7 +164,7 @@ func BenchmarkRequestPathChatInProcess(b *testing.B) {
 
 // BenchmarkRequestPathEmbedInProcess is BenchmarkRequestPathEmbed without the network.
 func BenchmarkRequestPathEmbedInProcess(b *testing.B) {
-	benchInProcess(b, "/api/embed", `{"model":"m","input":"Why is the sky blue?"}`, 1)
+	benchInProcess(b, "/api/embed", `{"model":"e","input":"Why is the sky blue?"}`, 1)
 }
 
 // BenchmarkRequestPathStream256InProcess is BenchmarkRequestPathStream256 without the network: ns/token
