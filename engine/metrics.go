@@ -45,6 +45,10 @@ var (
 		Help:    "Inputs in each encoder model call (embedding, classification, rerank dynamic batching).",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 	})
+	rejectedRequests = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_rejected_requests_total",
+		Help: "Requests answered 503 because OLLAMA_MAX_QUEUE requests were already waiting (for a load or for a model's sequences).",
+	})
 )
 
 // ObserveBatch records one decode call of a generative backend: its tokens and the sequences it advanced.
@@ -100,7 +104,7 @@ type schedulerCollector struct {
 func MetricsCollectors(s *Scheduler) []prometheus.Collector {
 	cs := []prometheus.Collector{
 		promptTokens, generatedTokens, timeToFirstToken, batchTokens, batchSequences,
-		prefixPromptTokens, prefixReusedTokens, encoderBatchInputs,
+		prefixPromptTokens, prefixReusedTokens, encoderBatchInputs, rejectedRequests,
 	}
 	if s != nil {
 		cs = append(cs, &schedulerCollector{

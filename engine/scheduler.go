@@ -112,7 +112,8 @@ func (l *Lease) Release() { l.once.Do(func() { l.s.release(l.lm) }) }
 
 // Acquire returns m loaded with cfg, loading it (and unloading others to make room) when needed. keepAlive
 // is how long m stays loaded once its last lease is released, already resolved by the caller: 0 unloads it
-// at once, negative keeps it forever. Errors: ErrServerBusy when the queue is full, *LoadError when the
+// at once, negative keeps it forever. Errors: ErrServerBusy when the queue is full (MaxQueue requests wait for
+// a load, or for a sequence of m beyond the ones it decodes), *LoadError when the
 // model cannot load (no backend runs it, too little memory, the backend failed, OLLAMA_LOAD_TIMEOUT ran
 // out), ErrClosed after Close, ctx's error when the client leaves while waiting (the load goes on for the
 // others).
@@ -127,12 +128,14 @@ func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, cfg LoadConf
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if lm := s.shareable(key, cfg, keepAlive); lm != nil {
+	lm, full := s.shareable(key, cfg, keepAlive)
+	if lm != nil {
 		s.mu.Unlock()
 		return s.await(ctx, lm, m)
 	}
-	if s.pending >= s.cfg.MaxQueue {
+	if full || s.pending >= s.cfg.MaxQueue {
 		s.mu.Unlock()
+		rejectedRequests.Inc()
 		return nil, ErrServerBusy
 	}
 	s.pending++
@@ -169,16 +172,31 @@ func (s *Scheduler) Acquire(ctx context.Context, m *registry.Model, cfg LoadConf
 }
 
 // shareable returns the loaded (or loading) model under key with cfg, taking a reference for the caller
-// and stopping its keep-alive, or nil when there is none to share. Caller holds s.mu.
-func (s *Scheduler) shareable(key string, cfg LoadConfig, keepAlive time.Duration) *loadedModel {
-	lm := s.loaded[key]
+// and stopping its keep-alive, or nil when there is none to share. full reports a model that is there but
+// has as many requests waiting for one of its sequences (or for its load) as MaxQueue allows: Ollama's
+// queue bound holds for requests waiting for a slot too, not only for those waiting for a load. Caller
+// holds s.mu.
+func (s *Scheduler) shareable(key string, cfg LoadConfig, keepAlive time.Duration) (lm *loadedModel, full bool) {
+	lm = s.loaded[key]
 	if lm == nil || lm.expiring || lm.cfg != cfg {
-		return nil
+		return nil, false
+	}
+	if lm.refs-lm.slots() >= s.cfg.MaxQueue {
+		return nil, true
 	}
 	lm.refs++
 	lm.keepAlive = keepAlive
 	lm.stopTimer()
-	return lm
+	return lm, false
+}
+
+// slots is how many requests lm serves at once: the runner's own count when it has one (a hybrid
+// architecture decodes one sequence at a time whatever was asked), else the sequences it was loaded with.
+func (lm *loadedModel) slots() int {
+	if p, ok := lm.runner.(interface{ Parallel() int }); ok {
+		return p.Parallel()
+	}
+	return max(lm.cfg.Parallel, 1)
 }
 
 // await waits for lm's load to end (the caller holds a reference already) and returns the lease.
@@ -220,9 +238,15 @@ func (s *Scheduler) prepare(ctx context.Context, m *registry.Model, backend Back
 			s.mu.Unlock()
 			return nil, false, ErrClosed
 		}
-		if lm := s.shareable(key, cfg, ka); lm != nil {
+		lm, full := s.shareable(key, cfg, ka)
+		if lm != nil {
 			s.mu.Unlock()
 			return lm, false, nil
+		}
+		if full {
+			s.mu.Unlock()
+			rejectedRequests.Inc()
+			return nil, false, ErrServerBusy
 		}
 		// The same model with other load options, or one being expired, goes first.
 		victim := s.loaded[key]

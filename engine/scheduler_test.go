@@ -24,6 +24,8 @@ type fakeBackend struct {
 	quit   chan struct{} // closed when the test ends: manual loads still waiting fail
 	// size is each model's estimate by ShortName (1 byte when absent).
 	size map[string]int64
+	// parallel, when set, is the sequences each runner says it decodes at once, whatever it was loaded with.
+	parallel int
 
 	mu     sync.Mutex
 	events []string // "load a", "close a", in order
@@ -74,8 +76,20 @@ func (b *fakeBackend) Load(ctx context.Context, m *registry.Model, cfg LoadConfi
 		}
 	}
 	b.note("load " + m.ShortName)
-	return &fakeRunner{b: b, name: m.ShortName, numCtx: cfg.NumCtx, closed: make(chan struct{})}, nil
+	r := &fakeRunner{b: b, name: m.ShortName, numCtx: cfg.NumCtx, closed: make(chan struct{})}
+	if b.parallel > 0 {
+		return &narrowRunner{fakeRunner: r, parallel: b.parallel}, nil
+	}
+	return r, nil
 }
+
+// narrowRunner is a runner that decodes fewer sequences than it was loaded with.
+type narrowRunner struct {
+	*fakeRunner
+	parallel int
+}
+
+func (r *narrowRunner) Parallel() int { return r.parallel }
 
 func (b *fakeBackend) note(e string) {
 	b.mu.Lock()
@@ -557,6 +571,43 @@ func TestQueueLimit(t *testing.T) {
 		} else {
 			r.lease.Release()
 		}
+	}
+}
+
+// TestQueueBoundsRequestsWaitingForSlots: once a model is loaded, MaxQueue also bounds the requests
+// waiting for one of its sequences: with 1 sequence and a queue of 2, the fourth concurrent request is
+// refused, and one finishing lets the next in. Requests for another model are not counted against it.
+func TestQueueBoundsRequestsWaitingForSlots(t *testing.T) {
+	b := newFakeBackend(false)
+	s, _ := newTestScheduler(t, b, func(c *Config) { c.MaxQueue = 2 })
+	one := LoadConfig{NumCtx: 2048, NumBatch: 512, Parallel: 1}
+	var leases []*Lease
+	for range 3 { // one decoding, two waiting for its sequence
+		leases = append(leases, mustAcquire(t, s, testModel("a"), one, time.Minute))
+	}
+	if _, err := s.Acquire(context.Background(), testModel("a"), one, time.Minute); !errors.Is(err, ErrServerBusy) {
+		t.Fatalf("a fourth request for a model with 1 sequence and a queue of 2 got %v, want ErrServerBusy", err)
+	}
+	other := mustAcquire(t, s, testModel("b"), one, time.Minute)
+	other.Release()
+	leases[0].Release()
+	l := mustAcquire(t, s, testModel("a"), one, time.Minute)
+	l.Release()
+	for _, l := range leases[1:] {
+		l.Release()
+	}
+	// A runner that decodes fewer sequences than it was loaded with (a hybrid architecture) counts as such.
+	b.parallel = 1
+	four := LoadConfig{NumCtx: 1024, NumBatch: 512, Parallel: 4}
+	leases = leases[:0]
+	for range 3 {
+		leases = append(leases, mustAcquire(t, s, testModel("c"), four, time.Minute))
+	}
+	if _, err := s.Acquire(context.Background(), testModel("c"), four, time.Minute); !errors.Is(err, ErrServerBusy) {
+		t.Errorf("a runner of 1 sequence loaded with 4: the fourth request got %v, want ErrServerBusy", err)
+	}
+	for _, l := range leases {
+		l.Release()
 	}
 }
 

@@ -388,6 +388,73 @@ func TestQueueFull503(t *testing.T) {
 	}
 }
 
+// TestQueueBoundsRequestsForALoadedModel is OLLAMA_NUM_PARALLEL=1 OLLAMA_MAX_QUEUE=2 with 8 simultaneous
+// generate requests: one decodes, two wait for its sequence, and the other five are answered 503 at once,
+// with Ollama's message and a Retry-After; the three admitted requests complete. The load is held until
+// the five have been answered, so how many are admitted does not depend on timing.
+func TestQueueBoundsRequestsForALoadedModel(t *testing.T) {
+	gate := &gatedBackend{Backend: llama.NewBackend(""), gate: make(chan struct{})}
+	e := newInferEnv(t, envConfig{NumParallel: 1, MaxQueue: 2}, gate)
+	e.importTiny("tiny", "tiny-llama")
+	type answer struct {
+		status     int
+		retryAfter string
+		body       string
+	}
+	answers := make(chan answer, 8)
+	send := func() {
+		resp, err := http.Post(e.srv.URL+"/api/generate", "application/json",
+			strings.NewReader(`{"model":"tiny","prompt":"Hello","stream":false,"options":{"num_predict":4}}`))
+		if err != nil {
+			answers <- answer{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answers <- answer{resp.StatusCode, resp.Header.Get("Retry-After"), string(b)}
+	}
+	// The first request starts the load; the other seven come while it is under way.
+	go send()
+	for deadline := time.Now().Add(30 * time.Second); len(e.ps()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			close(gate.gate)
+			t.Fatal("the load never started")
+		}
+	}
+	for range 7 {
+		go send()
+	}
+	var got []answer
+	for len(got) < 5 {
+		select {
+		case a := <-answers:
+			got = append(got, a)
+		case <-time.After(60 * time.Second):
+			close(gate.gate)
+			t.Fatalf("only %d answers before the load finished: %+v", len(got), got)
+		}
+	}
+	close(gate.gate)
+	for len(got) < 8 {
+		got = append(got, <-answers)
+	}
+	var ok, busy int
+	for _, a := range got {
+		switch {
+		case a.status == http.StatusOK && strings.Contains(a.body, `"done":true`):
+			ok++
+		case a.status == http.StatusServiceUnavailable && a.retryAfter == "1" &&
+			strings.Contains(a.body, "server busy, please try again.  maximum pending requests exceeded"):
+			busy++
+		default:
+			t.Errorf("unexpected answer %+v", a)
+		}
+	}
+	if ok != 3 || busy != 5 {
+		t.Errorf("%d answered, %d refused; want 3 and 5", ok, busy)
+	}
+}
+
 func TestBadInput(t *testing.T) {
 	e := newInferEnv(t, envConfig{NumCtx: 64}, nil)
 	e.importTiny("tiny", "tiny-llama")

@@ -44,6 +44,10 @@ type Engine interface {
 	reranker
 }
 
+// retryAfterSeconds is what a 503 tells a client to wait: a slot or a load frees up in about that long for
+// the small models a queue usually fills for; clients back off further themselves.
+const retryAfterSeconds = 1
+
 // server carries the dependencies every route handler shares.
 type server struct {
 	log   *slog.Logger
@@ -85,6 +89,7 @@ func New(opts Options) http.Handler {
 		RequireAPIKey(opts.APIKey),
 		LimitBody(opts.MaxRequestBytes),
 		Compress(),
+		RetryAfter(retryAfterSeconds),
 	)
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
