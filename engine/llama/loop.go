@@ -195,7 +195,7 @@ func (r *Runner) sample(seq *sequence) {
 			lp = []api.Logprob{logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
 		}
 	}
-	if seq.emit(piece, lp) {
+	if seq.out.Emit(piece, lp) {
 		r.end(seq, "stop", nil)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/stream"
 	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
@@ -163,7 +164,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	r.incoming = append(r.incoming, seq)
 	r.cond.Signal()
 	r.mu.Unlock()
-	return seq.out.pump(ctx), nil
+	return seq.out.Chan(ctx), nil
 }
 
 // newSequence prepares a request on the caller's goroutine: tokens, truncation, sampler.
@@ -230,9 +231,8 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 		numPredict:  numPredict,
 		numKeep:     numKeep,
 		shift:       req.Shift,
-		stops:       opts.Stop,
 		logprobs:    req.Logprobs,
 		topLogprobs: req.TopLogprobs,
-		out:         newOutQueue(),
+		out:         stream.New(opts.Stop),
 	}, nil
 }
