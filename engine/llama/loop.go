@@ -9,6 +9,7 @@ import (
 	llamacpp "github.com/ollama/ollama/llama"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 )
 
 // loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
@@ -52,7 +53,7 @@ func (r *Runner) failAll(err error) {
 	r.incoming = nil
 	r.mu.Unlock()
 	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
-		seq.state = stateDone
+		seq.state = decode.Done
 		seq.finish("", err)
 		r.free <- struct{}{}
 	}
@@ -62,10 +63,10 @@ func (r *Runner) failAll(err error) {
 	r.active = nil
 }
 
-// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot. compact
+// end moves seq to decode.Done: it sends the final chunk with reason (or err) and frees the slot. compact
 // then drops seq from r.active.
 func (r *Runner) end(seq *sequence, reason string, err error) {
-	seq.state = stateDone
+	seq.state = decode.Done
 	seq.finish(reason, err)
 	r.release(seq)
 }
@@ -88,7 +89,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	// Generating sequences first: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if seq.state != stateGenerating {
+		if seq.state != decode.Generating {
 			continue
 		}
 		if len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
@@ -103,16 +104,14 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.state != statePrefilling {
+		if seq.state != decode.Prefilling {
 			continue
 		}
 		if budget <= 0 {
 			r.next = (r.next + k) % n
 			break
 		}
-		if seq.started.IsZero() {
-			seq.started = now
-		}
+		seq.metrics.Evaluating(now)
 		take := min(len(seq.pending), budget)
 		pos := len(seq.slot.tokens)
 		for i := range take {
@@ -168,7 +167,7 @@ func (r *Runner) batchedSequences() int {
 func (r *Runner) compact() {
 	live := r.active[:0]
 	for _, seq := range r.active {
-		if seq.state != stateDone {
+		if seq.state != decode.Done {
 			live = append(live, seq)
 		}
 	}
@@ -180,10 +179,7 @@ func (r *Runner) compact() {
 func (r *Runner) sample(seq *sequence) {
 	tok := seq.sampler.Sample(r.lctx, seq.iBatch)
 	seq.sampler.Accept(tok, true)
-	seq.numDecoded++
-	if seq.numDecoded == 1 {
-		seq.firstToken = time.Now()
-	}
+	seq.metrics.Sampled()
 	if r.model.TokenIsEog(tok) {
 		r.end(seq, "stop", nil)
 		return
@@ -192,17 +188,17 @@ func (r *Runner) sample(seq *sequence) {
 	var lp []api.Logprob
 	if seq.logprobs {
 		if logits := r.lctx.GetLogitsIth(seq.iBatch); logits != nil {
-			lp = []api.Logprob{logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
+			lp = []api.Logprob{decode.Logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
 		}
 	}
 	if seq.out.Emit(piece, lp) {
 		r.end(seq, "stop", nil)
 		return
 	}
-	if seq.numDecoded >= seq.numPredict {
+	if seq.metrics.Decoded >= seq.limits.NumPredict {
 		r.end(seq, "length", nil)
 		return
 	}
 	seq.pending = []int{tok}
-	seq.state = stateGenerating
+	seq.state = decode.Generating
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 	"github.com/hearthlink/hearth/engine/stream"
 	"github.com/hearthlink/hearth/internal/llamaext"
 )
@@ -160,7 +161,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 		r.free <- struct{}{}
 		return nil, ErrRunnerClosed
 	}
-	seq.state = stateQueued
+	seq.state = decode.Queued
 	r.incoming = append(r.incoming, seq)
 	r.cond.Signal()
 	r.mu.Unlock()
@@ -173,25 +174,11 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if len(tokens) == 0 {
-		return nil, &engine.RequestError{Msg: "no input provided"}
+	tokens, limits, err := decode.Fit(tokens, req, r.numCtx, r.model.AddBOSToken())
+	if err != nil {
+		return nil, err
 	}
 	opts := req.Options
-	numKeep := opts.NumKeep
-	if numKeep < 0 {
-		numKeep = len(tokens)
-	}
-	if r.model.AddBOSToken() {
-		numKeep++
-	}
-	numKeep = min(numKeep, r.numCtx-1)
-	if len(tokens) > r.numCtx {
-		if !req.Truncate {
-			return nil, engine.ErrInputTooLong
-		}
-		discard := len(tokens) - r.numCtx
-		tokens = append(tokens[:numKeep:numKeep], tokens[numKeep+discard:]...)
-	}
 	grammar := req.Grammar
 	if grammar == "" {
 		if grammar, err = engine.GrammarFor(req.Format, llamacpp.SchemaToGrammar); err != nil {
@@ -220,16 +207,11 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	for _, t := range tokens {
 		sampler.Accept(t, false)
 	}
-	numPredict := opts.NumPredict
-	if numPredict < 0 || numPredict > 10*r.numCtx {
-		numPredict = 10 * r.numCtx
-	}
 	return &sequence{
 		ctx:         ctx,
 		prompt:      tokens,
 		sampler:     sampler,
-		numPredict:  numPredict,
-		numKeep:     numKeep,
+		limits:      limits,
 		shift:       req.Shift,
 		logprobs:    req.Logprobs,
 		topLogprobs: req.TopLogprobs,

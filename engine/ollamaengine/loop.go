@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 )
 
 // loop is the decode loop: the only goroutine that touches the model's cache. Each step admits queued
@@ -47,7 +48,7 @@ func (r *Runner) loop() {
 // prefix of the prompt (forking it from a busy slot when that one holds more) and leaves at least one
 // input to evaluate, since sampling needs its logits.
 func (r *Runner) admit(seq *sequence) {
-	seq.promptCount = len(seq.prompt)
+	seq.metrics.Prompt = len(seq.prompt)
 	slot, rest, err := r.loadSlot(seq.prompt)
 	if err != nil {
 		seq.finish("", err)
@@ -57,7 +58,7 @@ func (r *Runner) admit(seq *sequence) {
 	engine.ObservePrefixCache(len(seq.prompt), len(seq.prompt)-len(rest))
 	seq.slot = slot
 	seq.pending = rest
-	seq.state = statePrefilling
+	seq.state = decode.Prefilling
 	r.active = append(r.active, seq)
 }
 
@@ -87,7 +88,7 @@ func (r *Runner) failAll(err error) {
 	r.active = nil
 }
 
-// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot, whose
+// end moves seq to decode.Done: it sends the final chunk with reason (or err) and frees the slot, whose
 // cache keeps the evaluated inputs for the next prompt that shares them. compact then drops seq from
 // r.active.
 func (r *Runner) end(seq *sequence, reason string, err error) {
@@ -129,7 +130,7 @@ func (r *Runner) step() {
 	// Generating sequences first: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if seq.state != stateGenerating || budget <= 0 {
+		if seq.state != decode.Generating || budget <= 0 {
 			continue
 		}
 		if len(seq.slot.Inputs)+1 > r.numCtx {
@@ -137,7 +138,7 @@ func (r *Runner) step() {
 				r.end(seq, "length", nil)
 				continue
 			}
-			if !r.shiftSlot(seq) || seq.state != stateGenerating {
+			if !r.shiftSlot(seq) || seq.state != decode.Generating {
 				continue // ended, or back to prefilling to re-evaluate what the cache dropped
 			}
 		}
@@ -148,16 +149,14 @@ func (r *Runner) step() {
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.state != statePrefilling {
+		if seq.state != decode.Prefilling {
 			continue
 		}
 		if budget <= 0 {
 			r.next = (r.next + k) % n
 			break
 		}
-		if seq.started.IsZero() {
-			seq.started = now
-		}
+		seq.metrics.Evaluating(now)
 		take := min(len(seq.pending), budget)
 		add(seq, take)
 		budget -= take
@@ -226,12 +225,12 @@ func (r *Runner) shiftSlot(seq *sequence) (ok bool) {
 			ok = false
 		}
 	}()
-	err := r.cache.ShiftCacheSlot(seq.slot, seq.numKeep)
+	err := r.cache.ShiftCacheSlot(seq.slot, int32(seq.limits.NumKeep))
 	var again *ollamarunner.ErrReprocessInputs
 	switch {
 	case errors.As(err, &again):
 		seq.pending = append(again.Inputs, seq.pending...)
-		seq.state = statePrefilling
+		seq.state = decode.Prefilling
 	case err != nil:
 		r.end(seq, "", err)
 		return false
@@ -254,7 +253,7 @@ func (r *Runner) batchedSequences() int {
 func (r *Runner) compact() {
 	live := r.active[:0]
 	for _, seq := range r.active {
-		if seq.state != stateDone {
+		if seq.state != decode.Done {
 			live = append(live, seq)
 		}
 	}
@@ -269,10 +268,7 @@ func (r *Runner) sample(seq *sequence, logits []float32) {
 		r.end(seq, "", err)
 		return
 	}
-	seq.numDecoded++
-	if seq.numDecoded == 1 {
-		seq.firstToken = time.Now()
-	}
+	seq.metrics.Sampled()
 	if r.tok.Is(tok, tokenizer.SpecialEOS) {
 		r.end(seq, "stop", nil)
 		return
@@ -290,12 +286,12 @@ func (r *Runner) sample(seq *sequence, logits []float32) {
 		r.end(seq, "stop", nil)
 		return
 	}
-	if seq.numDecoded >= seq.numPredict {
+	if seq.metrics.Decoded >= seq.limits.NumPredict {
 		r.end(seq, "length", nil)
 		return
 	}
 	seq.pending = []*input.Input{{Token: tok}}
-	seq.state = stateGenerating
+	seq.state = decode.Generating
 }
 
 // logprobs is Ollama's log probability of the chosen token and its topK alternatives, in the API's shape
@@ -307,23 +303,11 @@ func (r *Runner) logprobs(logits []float32, tok int32, topK int) []api.Logprob {
 	}
 	var out []api.Logprob
 	for _, l := range common.CalculateLogprobs(logits, int(tok), topK, piece) {
-		lp := api.Logprob{TokenLogprob: apiTokenLogprob(l.Token, l.Logprob)}
+		lp := api.Logprob{TokenLogprob: decode.TokenLogprob(l.Token, l.Logprob)}
 		for _, t := range l.TopLogprobs {
-			lp.TopLogprobs = append(lp.TopLogprobs, apiTokenLogprob(t.Token, t.Logprob))
+			lp.TopLogprobs = append(lp.TopLogprobs, decode.TokenLogprob(t.Token, t.Logprob))
 		}
 		out = append(out, lp)
 	}
 	return out
-}
-
-// apiTokenLogprob is one entry with the token's raw bytes.
-func apiTokenLogprob(text string, logprob float64) api.TokenLogprob {
-	var b []int
-	if text != "" {
-		b = make([]int, len(text))
-		for i := range len(text) {
-			b[i] = int(text[i])
-		}
-	}
-	return api.TokenLogprob{Token: text, Logprob: logprob, Bytes: b}
 }

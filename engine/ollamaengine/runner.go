@@ -17,6 +17,7 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 	"github.com/hearthlink/hearth/engine/stream"
 )
 
@@ -232,7 +233,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 		seq.freeGrammar()
 		return nil, ErrRunnerClosed
 	}
-	seq.state = stateQueued
+	seq.state = decode.Queued
 	r.incoming = append(r.incoming, seq)
 	r.cond.Signal()
 	r.mu.Unlock()
@@ -247,21 +248,9 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if len(inputs) == 0 {
-		return nil, &engine.RequestError{Msg: "no input provided"}
-	}
-	opts := req.Options
-	numKeep := opts.NumKeep
-	if numKeep < 0 {
-		numKeep = len(inputs)
-	}
-	numKeep = min(numKeep, r.numCtx-1)
-	if len(inputs) > r.numCtx {
-		if !req.Truncate {
-			return nil, engine.ErrInputTooLong
-		}
-		discard := len(inputs) - r.numCtx
-		inputs = append(inputs[:numKeep:numKeep], inputs[numKeep+discard:]...)
+	inputs, limits, err := decode.Fit(inputs, req, r.numCtx, false)
+	if err != nil {
+		return nil, err
 	}
 	grammarText := req.Grammar
 	if grammarText == "" {
@@ -275,17 +264,13 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 			return nil, &engine.RequestError{Msg: "invalid format: the grammar could not be compiled"}
 		}
 	}
-	numPredict := opts.NumPredict
-	if numPredict < 0 || numPredict > 10*r.numCtx {
-		numPredict = 10 * r.numCtx
-	}
+	opts := req.Options
 	return &sequence{
 		ctx:         ctx,
 		prompt:      inputs,
 		sampler:     sample.NewSampler(opts.Temperature, opts.TopK, opts.TopP, opts.MinP, opts.Seed, grammar),
 		grammar:     grammar,
-		numPredict:  numPredict,
-		numKeep:     int32(numKeep),
+		limits:      limits,
 		shift:       req.Shift,
 		logprobs:    req.Logprobs,
 		topLogprobs: req.TopLogprobs,
