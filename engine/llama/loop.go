@@ -17,7 +17,7 @@ import (
 // then prompt chunks round-robin up to the batch size — decodes it, and samples every sequence whose last
 // input was in the batch. Prefill and decode therefore share batches (continuous batching).
 func (r *Runner) loop() {
-	defer close(r.done)
+	defer r.queue.LoopExited()
 	batch, err := llamacpp.NewBatch(r.batch, r.parallel, 0)
 	if err != nil {
 		r.failAll(err)
@@ -25,18 +25,11 @@ func (r *Runner) loop() {
 	}
 	defer batch.Free()
 	for {
-		r.mu.Lock()
-		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
-			r.cond.Wait()
-		}
-		if r.closing {
-			r.mu.Unlock()
+		incoming, closing := r.queue.Next(len(r.active) > 0)
+		if closing {
 			r.failAll(ErrRunnerClosed)
 			return
 		}
-		incoming := r.incoming
-		r.incoming = nil
-		r.mu.Unlock()
 
 		for _, seq := range incoming {
 			r.assign(seq)
@@ -48,14 +41,10 @@ func (r *Runner) loop() {
 
 // failAll ends every sequence with err.
 func (r *Runner) failAll(err error) {
-	r.mu.Lock()
-	incoming := r.incoming
-	r.incoming = nil
-	r.mu.Unlock()
-	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
+	for _, seq := range r.queue.Drain() { // queued: the slot Generate took for them was never assigned
 		seq.state = decode.Done
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 	}
 	for _, seq := range r.active {
 		r.end(seq, "", err)

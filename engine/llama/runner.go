@@ -2,7 +2,6 @@ package llama
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,8 +15,9 @@ import (
 	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
-// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
-var ErrRunnerClosed = errors.New("model was unloaded while the request was running")
+// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran (decode.ErrUnloaded, the
+// same for every engine).
+var ErrRunnerClosed = decode.ErrUnloaded
 
 // Runner is one loaded GGUF model: the weights, one llama context with a KV cache stream per slot, and the
 // decode loop goroutine that owns the context. Requests from any goroutine become sequences that the loop
@@ -29,16 +29,8 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
-	// free holds one token per idle slot: Generate takes one before submitting, the loop gives it back.
-	free chan struct{}
-
-	mu       sync.Mutex
-	cond     *sync.Cond
-	incoming []*sequence
-	closing  bool
-
+	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
-	done      chan struct{} // closed when the loop has exited
 
 	// Only the loop goroutine touches what follows.
 	slots  []*slot
@@ -90,13 +82,10 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		numCtx:   cfg.NumCtx,
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
-		free:     make(chan struct{}, cfg.Parallel),
-		done:     make(chan struct{}),
+		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
 	}
-	r.cond = sync.NewCond(&r.mu)
 	for i := range cfg.Parallel {
 		r.slots = append(r.slots, &slot{id: i})
-		r.free <- struct{}{}
 	}
 	go r.loop()
 	return r, nil
@@ -112,11 +101,7 @@ func (r *Runner) Parallel() int { return r.parallel }
 // the weights.
 func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closing = true
-		r.cond.Broadcast()
-		r.mu.Unlock()
-		<-r.done
+		r.queue.Close()
 		llamaext.FreeContext(r.lctx)
 		llamacpp.FreeModel(r.model)
 	})
@@ -148,23 +133,10 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-r.free:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-r.done:
-		return nil, ErrRunnerClosed
-	}
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
-		r.free <- struct{}{}
-		return nil, ErrRunnerClosed
-	}
 	seq.state = decode.Queued
-	r.incoming = append(r.incoming, seq)
-	r.cond.Signal()
-	r.mu.Unlock()
+	if err := r.queue.Submit(ctx, seq); err != nil {
+		return nil, err
+	}
 	return seq.out.Chan(ctx), nil
 }
 

@@ -97,7 +97,7 @@ func chooseSlot(slots []*slot, prompt []int) (dst *slot, dstLen int, src *slot, 
 func (r *Runner) release(seq *sequence) {
 	seq.slot.seq = nil
 	seq.slot.lastUsed = time.Now()
-	r.free <- struct{}{}
+	r.queue.Release()
 }
 
 // shift makes room in a full slot by dropping half of the tokens after numKeep, moving the rest down. It

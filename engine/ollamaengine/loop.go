@@ -22,20 +22,13 @@ import (
 // whose last input was in the batch. Prefill and decode therefore share forward passes (continuous
 // batching).
 func (r *Runner) loop() {
-	defer close(r.done)
+	defer r.queue.LoopExited()
 	for {
-		r.mu.Lock()
-		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
-			r.cond.Wait()
-		}
-		if r.closing {
-			r.mu.Unlock()
+		incoming, closing := r.queue.Next(len(r.active) > 0)
+		if closing {
 			r.failAll(ErrRunnerClosed)
 			return
 		}
-		incoming := r.incoming
-		r.incoming = nil
-		r.mu.Unlock()
 
 		for _, seq := range incoming {
 			r.admit(seq)
@@ -52,7 +45,7 @@ func (r *Runner) admit(seq *sequence) {
 	slot, rest, err := r.loadSlot(seq.prompt)
 	if err != nil {
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 		return
 	}
 	engine.ObservePrefixCache(len(seq.prompt), len(seq.prompt)-len(rest))
@@ -74,13 +67,9 @@ func (r *Runner) loadSlot(prompt []*input.Input) (slot *ollamarunner.InputCacheS
 
 // failAll ends every sequence with err.
 func (r *Runner) failAll(err error) {
-	r.mu.Lock()
-	incoming := r.incoming
-	r.incoming = nil
-	r.mu.Unlock()
-	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
+	for _, seq := range r.queue.Drain() { // queued: the slot Generate took for them was never assigned
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 	}
 	for _, seq := range r.active {
 		r.end(seq, "", err)
@@ -94,7 +83,7 @@ func (r *Runner) failAll(err error) {
 func (r *Runner) end(seq *sequence, reason string, err error) {
 	seq.finish(reason, err)
 	seq.slot.InUse = false
-	r.free <- struct{}{}
+	r.queue.Release()
 }
 
 // step runs one forward pass over all active sequences.

@@ -21,8 +21,9 @@ import (
 	"github.com/hearthlink/hearth/engine/stream"
 )
 
-// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
-var ErrRunnerClosed = errors.New("model was unloaded while the request was running")
+// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran (decode.ErrUnloaded, the
+// same for every engine).
+var ErrRunnerClosed = decode.ErrUnloaded
 
 // oneSequence are the architectures whose caches take one sequence per forward pass (recurrent or hybrid
 // state: "unsupported batch layout" otherwise); Ollama clamps them to num_parallel 1 (server/sched.go).
@@ -41,16 +42,8 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
-	// free holds one token per idle slot: Generate takes one before submitting, the loop gives it back.
-	free chan struct{}
-
-	mu       sync.Mutex
-	cond     *sync.Cond
-	incoming []*sequence
-	closing  bool
-
+	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
-	done      chan struct{} // closed when the loop has exited
 
 	// Only the loop goroutine touches what follows.
 	active []*sequence
@@ -124,12 +117,7 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 		numCtx:   cfg.NumCtx,
 		batch:    batch,
 		parallel: parallel,
-		free:     make(chan struct{}, parallel),
-		done:     make(chan struct{}),
-	}
-	r.cond = sync.NewCond(&r.mu)
-	for range parallel {
-		r.free <- struct{}{}
+		queue:    decode.NewAdmission[*sequence](parallel),
 	}
 	go r.loop()
 	return r, nil
@@ -172,11 +160,7 @@ func (r *Runner) Parallel() int { return r.parallel }
 // the weights.
 func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closing = true
-		r.cond.Broadcast()
-		r.mu.Unlock()
-		<-r.done
+		r.queue.Close()
 		r.cache.Close()
 		r.model.Backend().Close()
 	})
@@ -217,26 +201,11 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-r.free:
-	case <-ctx.Done():
-		seq.freeGrammar()
-		return nil, ctx.Err()
-	case <-r.done:
-		seq.freeGrammar()
-		return nil, ErrRunnerClosed
-	}
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
-		r.free <- struct{}{}
-		seq.freeGrammar()
-		return nil, ErrRunnerClosed
-	}
 	seq.state = decode.Queued
-	r.incoming = append(r.incoming, seq)
-	r.cond.Signal()
-	r.mu.Unlock()
+	if err := r.queue.Submit(ctx, seq); err != nil {
+		seq.freeGrammar()
+		return nil, err
+	}
 	return seq.out.Chan(ctx), nil
 }
 
