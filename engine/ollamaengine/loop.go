@@ -3,6 +3,7 @@ package ollamaengine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -240,14 +241,7 @@ func (r *Runner) batchedSequences() int {
 
 // compact drops finished sequences from r.active.
 func (r *Runner) compact() {
-	live := r.active[:0]
-	for _, seq := range r.active {
-		if seq.state != decode.Done {
-			live = append(live, seq)
-		}
-	}
-	clear(r.active[len(live):])
-	r.active = live
+	r.active = slices.DeleteFunc(r.active, func(seq *sequence) bool { return seq.state == decode.Done })
 }
 
 // sample picks seq's next token from its logits and decides whether the sequence goes on.
