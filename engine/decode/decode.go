@@ -1,7 +1,8 @@
 // Package decode holds what the decode loops of the two generative engines, engine/llama (llama.cpp) and
-// engine/ollamaengine (Ollama's Go engine), share: a sequence's phase, the limits a GenerateRequest puts on
-// it, its metrics for the final chunk, and the log probabilities of the tokens it samples. Each engine
-// keeps its own batching, cache and sampler; the output rules are engine/stream's.
+// engine/ollamaengine (Ollama's Go engine), share: the Admission of Generate's sequences into idle slots,
+// a sequence's phase, the limits a GenerateRequest puts on it, its metrics for the final chunk, and the
+// log probabilities of the tokens it samples. Each engine keeps its own batching, cache and sampler; the
+// output rules are engine/stream's.
 package decode
 
 // State is the phase of a sequence in a decode loop, as llama.cpp's server keeps one per slot
