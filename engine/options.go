@@ -58,7 +58,7 @@ func (p *Pipeline) loadConfig(opts api.Options) LoadConfig {
 		}
 	}
 	// Ollama's scheduler loads a runner with at least 4 tokens of context; the llama backend applies that
-	// floor to generators (clampContext), while an encoder keeps the exact num_ctx as the length it truncates
+	// floor to generators (gguf.ClampContext), while an encoder keeps the exact num_ctx as the length it truncates
 	// an input to, as Ollama's /api/embed does.
 	numCtx := max(opts.NumCtx, 1)
 	return LoadConfig{

@@ -1,7 +1,6 @@
 package llama
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"maps"
@@ -16,6 +15,7 @@ import (
 	"github.com/ollama/ollama/fs/ggml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -77,21 +77,10 @@ func TestUnknownArchitectureIsNamed(t *testing.T) {
 // small F32 tensor, enough for hearth's header checks and nothing more.
 func writeHeaderOnlyGGUF(t *testing.T, arch string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), arch+".gguf")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	kv := ggml.KV{
 		"general.architecture":   arch,
 		arch + ".context_length": uint32(256),
 		"tokenizer.ggml.model":   "no_vocab",
 	}
-	ts := []*ggml.Tensor{{Name: "token_embd.weight", Kind: uint32(ggml.TensorTypeF32), Shape: []uint64{4},
-		WriterTo: bytes.NewReader(make([]byte, 16))}}
-	if err := ggml.WriteGGUF(f, kv, ts); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return enginetest.HeaderOnlyGGUF(t, kv, "token_embd.weight")
 }

@@ -2,14 +2,12 @@ package llama
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"runtime"
 
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/gguf"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -45,27 +43,9 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 			return engine.Estimate{}, err
 		}
 	}
-	numCtx := clampContext(cfg.NumCtx, f.KV())
-	fa := ml.FlashAttentionDisabled
-	if cfg.FlashAttention {
-		fa = ml.FlashAttentionEnabled
-	}
-	kv, _, compute := estimateGraph(f, numCtx, cfg, fa)
-	var kvTotal uint64
-	for _, l := range kv {
-		kvTotal += l
-	}
-	return engine.Estimate{Weights: size, KV: int64(kvTotal), Compute: int64(compute)}, nil
-}
-
-// estimateGraph calls ggml's estimate, which panics on some malformed metadata; a panic becomes zeros.
-func estimateGraph(f *ggml.GGML, numCtx int, cfg engine.LoadConfig, fa ml.FlashAttentionType) (kv []uint64, partial, full uint64) {
-	defer func() {
-		if recover() != nil {
-			kv, partial, full = nil, 0, 0
-		}
-	}()
-	return f.GraphSize(uint64(numCtx), uint64(max(cfg.NumBatch, 1)), max(cfg.Parallel, 1), cfg.KVCacheType, fa)
+	numCtx := gguf.ClampContext(cfg.NumCtx, f.KV())
+	kv, compute := gguf.EstimateGraph(f, numCtx, cfg)
+	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
 }
 
 // Load loads m's weights and creates its context and decode loop.
@@ -89,7 +69,7 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	if IsEncoder(f.KV()) { // embedding and reranking models: see embed.go, which sizes its own context
 		return OpenEncoder(m.ModelPath, cfg)
 	}
-	cfg.NumCtx = clampContext(cfg.NumCtx, f.KV())
+	cfg.NumCtx = gguf.ClampContext(cfg.NumCtx, f.KV())
 	return Open(m.ModelPath, m.AdapterPaths, cfg)
 }
 
@@ -99,35 +79,11 @@ func decodeHeader(path string) (f *ggml.GGML, size int64, err error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, 0, err
 	}
-	file, err := os.Open(path)
-	if err != nil {
+	if f, size, err = gguf.DecodeHeader(path); err != nil {
 		return nil, 0, err
-	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, fmt.Errorf("invalid GGUF file: %v", r)
-		}
-	}()
-	f, err = ggml.Decode(file, 0)
-	if err != nil {
-		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
 	}
 	if err := checkArchitecture(f.KV()); err != nil {
 		return nil, 0, err
 	}
-	return f, st.Size(), nil
-}
-
-// clampContext limits a requested context length to what the model was trained for, with Ollama's floor
-// of 4 tokens.
-func clampContext(numCtx int, kv ggml.KV) int {
-	if train := int(kv.ContextLength()); train > 0 && numCtx > train {
-		numCtx = train
-	}
-	return max(numCtx, 4)
+	return f, size, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/models"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkDecodeSingle(b *testing.B) {
 	var toks int
 	var dur time.Duration
 	for i := 0; b.Loop(); i++ {
-		_, last := collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d Tell me a long story", i), Options: greedy(64)})
+		_, last := enginetest.Collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d Tell me a long story", i), Options: enginetest.Greedy(64)})
 		toks += last.EvalCount
 		dur += last.EvalDuration
 	}
@@ -65,7 +66,7 @@ func BenchmarkPromptEval(b *testing.B) {
 	var toks int
 	var dur time.Duration
 	for i := 0; b.Loop(); i++ {
-		_, last := collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d %s", i, body), Options: greedy(1)})
+		_, last := enginetest.Collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d %s", i, body), Options: enginetest.Greedy(1)})
 		toks += last.PromptEvalCount
 		dur += last.PromptEvalDuration
 	}
@@ -85,7 +86,7 @@ func BenchmarkDecodeAggregate(b *testing.B) {
 				var wg sync.WaitGroup
 				for k := range n {
 					wg.Go(func() {
-						_, last := collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d-%d Tell me a long story", i, k), Options: greedy(64)})
+						_, last := enginetest.Collect(b, r, b.Context(), engine.GenerateRequest{Prompt: fmt.Sprintf("%d-%d Tell me a long story", i, k), Options: enginetest.Greedy(64)})
 						mu.Lock()
 						toks += last.EvalCount
 						mu.Unlock()

@@ -3,12 +3,14 @@ package llama
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ollama/ollama/api"
 	llamacpp "github.com/ollama/ollama/llama"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 )
 
 // loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
@@ -16,7 +18,7 @@ import (
 // then prompt chunks round-robin up to the batch size — decodes it, and samples every sequence whose last
 // input was in the batch. Prefill and decode therefore share batches (continuous batching).
 func (r *Runner) loop() {
-	defer close(r.done)
+	defer r.queue.LoopExited()
 	batch, err := llamacpp.NewBatch(r.batch, r.parallel, 0)
 	if err != nil {
 		r.failAll(err)
@@ -24,18 +26,11 @@ func (r *Runner) loop() {
 	}
 	defer batch.Free()
 	for {
-		r.mu.Lock()
-		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
-			r.cond.Wait()
-		}
-		if r.closing {
-			r.mu.Unlock()
+		incoming, closing := r.queue.Next(len(r.active) > 0)
+		if closing {
 			r.failAll(ErrRunnerClosed)
 			return
 		}
-		incoming := r.incoming
-		r.incoming = nil
-		r.mu.Unlock()
 
 		for _, seq := range incoming {
 			r.assign(seq)
@@ -47,14 +42,10 @@ func (r *Runner) loop() {
 
 // failAll ends every sequence with err.
 func (r *Runner) failAll(err error) {
-	r.mu.Lock()
-	incoming := r.incoming
-	r.incoming = nil
-	r.mu.Unlock()
-	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
-		seq.state = stateDone
+	for _, seq := range r.queue.Drain() { // queued: the slot Generate took for them was never assigned
+		seq.state = decode.Done
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 	}
 	for _, seq := range r.active {
 		r.end(seq, "", err)
@@ -62,10 +53,10 @@ func (r *Runner) failAll(err error) {
 	r.active = nil
 }
 
-// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot. compact
+// end moves seq to decode.Done: it sends the final chunk with reason (or err) and frees the slot. compact
 // then drops seq from r.active.
 func (r *Runner) end(seq *sequence, reason string, err error) {
-	seq.state = stateDone
+	seq.state = decode.Done
 	seq.finish(reason, err)
 	r.release(seq)
 }
@@ -88,7 +79,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	// Generating sequences first: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if seq.state != stateGenerating {
+		if seq.state != decode.Generating {
 			continue
 		}
 		if len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
@@ -103,16 +94,14 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.state != statePrefilling {
+		if seq.state != decode.Prefilling {
 			continue
 		}
 		if budget <= 0 {
 			r.next = (r.next + k) % n
 			break
 		}
-		if seq.started.IsZero() {
-			seq.started = now
-		}
+		seq.metrics.Evaluating(now)
 		take := min(len(seq.pending), budget)
 		pos := len(seq.slot.tokens)
 		for i := range take {
@@ -166,24 +155,14 @@ func (r *Runner) batchedSequences() int {
 
 // compact drops finished sequences from r.active.
 func (r *Runner) compact() {
-	live := r.active[:0]
-	for _, seq := range r.active {
-		if seq.state != stateDone {
-			live = append(live, seq)
-		}
-	}
-	clear(r.active[len(live):])
-	r.active = live
+	r.active = slices.DeleteFunc(r.active, func(seq *sequence) bool { return seq.state == decode.Done })
 }
 
 // sample picks seq's next token and decides whether the sequence goes on.
 func (r *Runner) sample(seq *sequence) {
 	tok := seq.sampler.Sample(r.lctx, seq.iBatch)
 	seq.sampler.Accept(tok, true)
-	seq.numDecoded++
-	if seq.numDecoded == 1 {
-		seq.firstToken = time.Now()
-	}
+	seq.metrics.Sampled()
 	if r.model.TokenIsEog(tok) {
 		r.end(seq, "stop", nil)
 		return
@@ -192,17 +171,17 @@ func (r *Runner) sample(seq *sequence) {
 	var lp []api.Logprob
 	if seq.logprobs {
 		if logits := r.lctx.GetLogitsIth(seq.iBatch); logits != nil {
-			lp = []api.Logprob{logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
+			lp = []api.Logprob{decode.Logprob(logits, tok, seq.topLogprobs, r.model.TokenToPiece)}
 		}
 	}
-	if seq.emit(piece, lp) {
+	if seq.out.Emit(piece, lp) {
 		r.end(seq, "stop", nil)
 		return
 	}
-	if seq.numDecoded >= seq.numPredict {
+	if seq.metrics.Decoded >= seq.limits.NumPredict {
 		r.end(seq, "length", nil)
 		return
 	}
 	seq.pending = []int{tok}
-	seq.state = stateGenerating
+	seq.state = decode.Generating
 }

@@ -2,7 +2,6 @@ package llama
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,11 +10,14 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
+	"github.com/hearthlink/hearth/engine/stream"
 	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
-// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
-var ErrRunnerClosed = errors.New("model was unloaded while the request was running")
+// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran (decode.ErrUnloaded, the
+// same for every engine).
+var ErrRunnerClosed = decode.ErrUnloaded
 
 // Runner is one loaded GGUF model: the weights, one llama context with a KV cache stream per slot, and the
 // decode loop goroutine that owns the context. Requests from any goroutine become sequences that the loop
@@ -27,16 +29,8 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
-	// free holds one token per idle slot: Generate takes one before submitting, the loop gives it back.
-	free chan struct{}
-
-	mu       sync.Mutex
-	cond     *sync.Cond
-	incoming []*sequence
-	closing  bool
-
+	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
-	done      chan struct{} // closed when the loop has exited
 
 	// Only the loop goroutine touches what follows.
 	slots  []*slot
@@ -88,13 +82,10 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		numCtx:   cfg.NumCtx,
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
-		free:     make(chan struct{}, cfg.Parallel),
-		done:     make(chan struct{}),
+		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
 	}
-	r.cond = sync.NewCond(&r.mu)
 	for i := range cfg.Parallel {
 		r.slots = append(r.slots, &slot{id: i})
-		r.free <- struct{}{}
 	}
 	go r.loop()
 	return r, nil
@@ -110,11 +101,7 @@ func (r *Runner) Parallel() int { return r.parallel }
 // the weights.
 func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closing = true
-		r.cond.Broadcast()
-		r.mu.Unlock()
-		<-r.done
+		r.queue.Close()
 		llamaext.FreeContext(r.lctx)
 		llamacpp.FreeModel(r.model)
 	})
@@ -146,24 +133,11 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-r.free:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-r.done:
-		return nil, ErrRunnerClosed
+	seq.state = decode.Queued
+	if err := r.queue.Submit(ctx, seq); err != nil {
+		return nil, err
 	}
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
-		r.free <- struct{}{}
-		return nil, ErrRunnerClosed
-	}
-	seq.state = stateQueued
-	r.incoming = append(r.incoming, seq)
-	r.cond.Signal()
-	r.mu.Unlock()
-	return seq.out.pump(ctx), nil
+	return seq.out.Chan(ctx), nil
 }
 
 // newSequence prepares a request on the caller's goroutine: tokens, truncation, sampler.
@@ -172,25 +146,11 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if len(tokens) == 0 {
-		return nil, &engine.RequestError{Msg: "no input provided"}
+	tokens, limits, err := decode.Fit(tokens, req, r.numCtx, r.model.AddBOSToken())
+	if err != nil {
+		return nil, err
 	}
 	opts := req.Options
-	numKeep := opts.NumKeep
-	if numKeep < 0 {
-		numKeep = len(tokens)
-	}
-	if r.model.AddBOSToken() {
-		numKeep++
-	}
-	numKeep = min(numKeep, r.numCtx-1)
-	if len(tokens) > r.numCtx {
-		if !req.Truncate {
-			return nil, engine.ErrInputTooLong
-		}
-		discard := len(tokens) - r.numCtx
-		tokens = append(tokens[:numKeep:numKeep], tokens[numKeep+discard:]...)
-	}
 	grammar := req.Grammar
 	if grammar == "" {
 		if grammar, err = engine.GrammarFor(req.Format, llamacpp.SchemaToGrammar); err != nil {
@@ -219,20 +179,14 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	for _, t := range tokens {
 		sampler.Accept(t, false)
 	}
-	numPredict := opts.NumPredict
-	if numPredict < 0 || numPredict > 10*r.numCtx {
-		numPredict = 10 * r.numCtx
-	}
 	return &sequence{
 		ctx:         ctx,
 		prompt:      tokens,
 		sampler:     sampler,
-		numPredict:  numPredict,
-		numKeep:     numKeep,
+		limits:      limits,
 		shift:       req.Shift,
-		stops:       opts.Stop,
 		logprobs:    req.Logprobs,
 		topLogprobs: req.TopLogprobs,
-		out:         newOutQueue(),
+		out:         stream.New(opts.Stop),
 	}, nil
 }

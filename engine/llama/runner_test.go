@@ -11,13 +11,12 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ollama/ollama/api"
 	llamacpp "github.com/ollama/ollama/llama"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/models"
 )
 
@@ -46,42 +45,9 @@ func openTiny(t testing.TB, parallel, numCtx int) *Runner {
 	return r
 }
 
-// greedy returns options for deterministic decoding of n tokens.
-func greedy(n int) api.Options {
-	o := api.DefaultOptions()
-	o.Temperature = 0
-	o.NumPredict = n
-	return o
-}
-
-// collect runs a request to the end and returns its text and final chunk.
-func collect(t testing.TB, r *Runner, ctx context.Context, req engine.GenerateRequest) (string, engine.Chunk) {
-	t.Helper()
-	ch, err := r.Generate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	var last engine.Chunk
-	for c := range ch {
-		if !utf8.ValidString(c.Text) {
-			t.Errorf("chunk %q is not valid UTF-8", c.Text)
-		}
-		b.WriteString(c.Text)
-		last = c
-	}
-	if !last.Done {
-		t.Fatalf("stream ended without a final chunk")
-	}
-	if last.Err != nil {
-		t.Fatalf("generation failed: %v", last.Err)
-	}
-	return b.String(), last
-}
-
 func TestGenerateNumPredictAndMetrics(t *testing.T) {
 	r := openTiny(t, 2, 512)
-	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there", Options: greedy(12)})
+	text, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there", Options: enginetest.Greedy(12)})
 	if text == "" {
 		t.Fatal("no text generated")
 	}
@@ -94,25 +60,6 @@ func TestGenerateNumPredictAndMetrics(t *testing.T) {
 	if last.PromptEvalCount == 0 || last.PromptEvalDuration <= 0 || last.EvalDuration <= 0 {
 		t.Errorf("metrics missing: %+v", last)
 	}
-}
-
-// reusedTokens reads hearth_prefix_cache_reused_tokens_total as /metrics reports it: the prompt tokens
-// whose KV came from a slot's cache instead of being evaluated, over every runner in the test binary.
-func reusedTokens(t testing.TB) int {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(engine.MetricsCollectors(nil)...)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "hearth_prefix_cache_reused_tokens_total" {
-			return int(f.GetMetric()[0].GetCounter().GetValue())
-		}
-	}
-	t.Fatal("no hearth_prefix_cache_reused_tokens_total metric")
-	return 0
 }
 
 // tokens tokenizes text as Generate does.
@@ -130,19 +77,19 @@ func TestGreedyIsDeterministicAndPrefixCacheIsExact(t *testing.T) {
 	// The prompt is longer than the reply, so the slot it leaves behind is mostly prompt and the repeat is
 	// given that slot (chooseSlot) rather than the empty one.
 	prompt := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 3)
-	req := engine.GenerateRequest{Prompt: prompt, Options: greedy(24)}
-	before := reusedTokens(t)
-	a, first := collect(t, r, t.Context(), req)
-	if reused := reusedTokens(t) - before; reused != 0 {
+	req := engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(24)}
+	before := enginetest.ReusedTokens(t)
+	a, first := enginetest.Collect(t, r, t.Context(), req)
+	if reused := enginetest.ReusedTokens(t) - before; reused != 0 {
 		t.Fatalf("the first request reused %d tokens from a fresh runner's empty slots", reused)
 	}
-	before = reusedTokens(t)
-	b, last := collect(t, r, t.Context(), req) // served from the cached prefix
+	before = enginetest.ReusedTokens(t)
+	b, last := enginetest.Collect(t, r, t.Context(), req) // served from the cached prefix
 	if a != b {
 		t.Fatalf("second run differs with a cached prefix:\n%q\n%q", a, b)
 	}
 	// Every prompt token but the last, whose logits the first sampling needs, comes from the slot's cache.
-	if reused, want := reusedTokens(t)-before, first.PromptEvalCount-1; reused != want {
+	if reused, want := enginetest.ReusedTokens(t)-before, first.PromptEvalCount-1; reused != want {
 		t.Errorf("the repeated prompt reused %d cached tokens, want %d of its %d", reused, want, first.PromptEvalCount)
 	}
 	if last.PromptEvalCount != first.PromptEvalCount {
@@ -156,19 +103,19 @@ func TestGreedyIsDeterministicAndPrefixCacheIsExact(t *testing.T) {
 func TestPrefixCopiedAcrossSlots(t *testing.T) {
 	r := openTiny(t, 2, 1024)
 	long := strings.Repeat("Once upon a time in a land far away there lived a king. ", 8)
-	want, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: greedy(16)})
+	want, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: enginetest.Greedy(16)})
 
 	// Keep slot A busy with a long generation that shares the prefix.
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	busy, err := r.Generate(ctx, engine.GenerateRequest{Prompt: long + "The", Options: greedy(100000)})
+	busy, err := r.Generate(ctx, engine.GenerateRequest{Prompt: long + "The", Options: enginetest.Greedy(100000)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-busy // first chunk: it is generating
-	before := reusedTokens(t)
-	got, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: greedy(16)})
-	reused := reusedTokens(t) - before
+	before := enginetest.ReusedTokens(t)
+	got, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long + "The end", Options: enginetest.Greedy(16)})
+	reused := enginetest.ReusedTokens(t) - before
 	cancel()
 	for range busy {
 	}
@@ -186,13 +133,13 @@ func TestPrefixCopiedAcrossSlots(t *testing.T) {
 
 func TestStopStringsNeverLeak(t *testing.T) {
 	r := openTiny(t, 1, 512)
-	full, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Tell me a story", Options: greedy(40)})
+	full, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Tell me a story", Options: enginetest.Greedy(40)})
 	if len(full) < 12 {
 		t.Skipf("model produced too little text to cut: %q", full)
 	}
 	// Stop on a string that starts in the middle of the output.
 	stop := full[len(full)/2 : len(full)/2+4]
-	opts := greedy(40)
+	opts := enginetest.Greedy(40)
 	opts.Stop = []string{stop}
 	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Tell me a story", Options: opts})
 	if err != nil {
@@ -220,8 +167,8 @@ func TestSeedReproducible(t *testing.T) {
 	opts.Seed = 42
 	opts.NumPredict = 24
 	req := engine.GenerateRequest{Prompt: "Random words:", Options: opts}
-	a, _ := collect(t, r, t.Context(), req)
-	b, _ := collect(t, r, t.Context(), req)
+	a, _ := enginetest.Collect(t, r, t.Context(), req)
+	b, _ := enginetest.Collect(t, r, t.Context(), req)
 	if a != b {
 		t.Fatalf("same seed gave different text:\n%q\n%q", a, b)
 	}
@@ -232,13 +179,13 @@ func TestConcurrentMatchesSequential(t *testing.T) {
 	prompts := []string{"Alpha beta", "The weather today", "Once upon a time", "1 2 3 4", "Why is the sky", "Hello"}
 	want := make([]string, len(prompts))
 	for i, p := range prompts {
-		want[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(20)})
+		want[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: enginetest.Greedy(20)})
 	}
 	got := make([]string, len(prompts))
 	var wg sync.WaitGroup
 	for i, p := range prompts {
 		wg.Go(func() {
-			got[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(20)})
+			got[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: enginetest.Greedy(20)})
 		})
 	}
 	wg.Wait()
@@ -252,7 +199,7 @@ func TestConcurrentMatchesSequential(t *testing.T) {
 func TestCancelFreesSlot(t *testing.T) {
 	r := openTiny(t, 1, 512)
 	ctx, cancel := context.WithCancel(t.Context())
-	ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: "Go on forever", Options: greedy(-1)})
+	ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: "Go on forever", Options: enginetest.Greedy(-1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +209,7 @@ func TestCancelFreesSlot(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Next", Options: greedy(4)})
+		enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Next", Options: enginetest.Greedy(4)})
 	}()
 	select {
 	case <-done:
@@ -273,11 +220,11 @@ func TestCancelFreesSlot(t *testing.T) {
 
 func TestContextFull(t *testing.T) {
 	r := openTiny(t, 1, 64)
-	_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: greedy(200), Shift: false})
+	_, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: enginetest.Greedy(200), Shift: false})
 	if last.DoneReason != "length" || last.EvalCount >= 64 {
 		t.Errorf("without shift: %s after %d tokens, want length before 64", last.DoneReason, last.EvalCount)
 	}
-	_, last = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: greedy(150), Shift: true})
+	_, last = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Fill the context", Options: enginetest.Greedy(150), Shift: true})
 	if last.EvalCount != 150 && last.DoneReason != "stop" {
 		t.Errorf("with shift: %s after %d tokens, want 150", last.DoneReason, last.EvalCount)
 	}
@@ -286,10 +233,10 @@ func TestContextFull(t *testing.T) {
 func TestPromptTooLong(t *testing.T) {
 	r := openTiny(t, 1, 32)
 	long := strings.Repeat("word ", 100)
-	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4)}); !errors.Is(err, engine.ErrBadRequest) {
+	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: enginetest.Greedy(4)}); !errors.Is(err, engine.ErrBadRequest) {
 		t.Fatalf("truncate off: err %v, want a bad request", err)
 	}
-	_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4), Truncate: true, Shift: true})
+	_, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: enginetest.Greedy(4), Truncate: true, Shift: true})
 	if last.PromptEvalCount != 32 {
 		t.Errorf("truncated prompt has %d tokens, want 32", last.PromptEvalCount)
 	}
@@ -302,8 +249,8 @@ func TestJSONSchemaGrammar(t *testing.T) {
 	if g == nil {
 		t.Fatal("schema did not compile")
 	}
-	opts := greedy(200)
-	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Give me JSON", Options: opts, Grammar: string(g)})
+	opts := enginetest.Greedy(200)
+	text, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Give me JSON", Options: opts, Grammar: string(g)})
 	if last.DoneReason != "stop" {
 		t.Fatalf("grammar output did not finish: %s %q", last.DoneReason, text)
 	}
@@ -318,7 +265,7 @@ func TestJSONSchemaGrammar(t *testing.T) {
 
 func TestLogprobs(t *testing.T) {
 	r := openTiny(t, 1, 512)
-	opts := greedy(5)
+	opts := enginetest.Greedy(5)
 	opts.RepeatPenalty = 1 // penalties would make the sampled token differ from the raw top one
 	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Hi", Options: opts, Logprobs: true, TopLogprobs: 3})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 )
 
 // minCopyGain is how many more prefix tokens another slot must hold before its KV cache is copied into the
@@ -53,8 +54,8 @@ func (r *Runner) assign(seq *sequence) {
 	dst.seq = seq
 	seq.slot = dst
 	seq.pending = seq.prompt[keep:]
-	seq.promptCount = len(seq.prompt)
-	seq.state = statePrefilling
+	seq.metrics.Prompt = len(seq.prompt)
+	seq.state = decode.Prefilling
 }
 
 // chooseSlot picks the idle slot for prompt and the slot (any, busy included) holding its longest cached
@@ -96,7 +97,7 @@ func chooseSlot(slots []*slot, prompt []int) (dst *slot, dstLen int, src *slot, 
 func (r *Runner) release(seq *sequence) {
 	seq.slot.seq = nil
 	seq.slot.lastUsed = time.Now()
-	r.free <- struct{}{}
+	r.queue.Release()
 }
 
 // shift makes room in a full slot by dropping half of the tokens after numKeep, moving the rest down. It
@@ -106,7 +107,7 @@ func (r *Runner) shift(seq *sequence) bool {
 	if !r.lctx.KvCacheCanShift() {
 		return false
 	}
-	numKeep := min(seq.numKeep, len(sl.tokens)-1)
+	numKeep := min(seq.limits.NumKeep, len(sl.tokens)-1)
 	discard := max((len(sl.tokens)-numKeep)/2, 1)
 	if !r.lctx.KvCacheSeqRm(sl.id, numKeep, numKeep+discard) {
 		return false

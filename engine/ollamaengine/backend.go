@@ -9,15 +9,14 @@ package ollamaengine
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/ollama/ollama/fs/ggml"
-	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/gguf"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -43,7 +42,7 @@ func (b *Backend) Supports(m *registry.Model) bool {
 	if m.ModelPath == "" {
 		return false
 	}
-	f, _, err := decodeHeader(m.ModelPath)
+	f, _, err := gguf.DecodeHeader(m.ModelPath)
 	if err != nil {
 		return false
 	}
@@ -94,37 +93,19 @@ func hasVisionTower(f *ggml.GGML) bool {
 // memory, no mmap), and ggml's estimate of the KV cache and compute graph, which knows the common layouts;
 // zeros where it does not.
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
-	f, size, err := decodeHeader(m.ModelPath)
+	f, size, err := gguf.DecodeHeader(m.ModelPath)
 	if err != nil {
 		return engine.Estimate{}, err
 	}
-	numCtx := clampContext(cfg.NumCtx, f.KV())
-	kv, compute := estimateGraph(f, numCtx, cfg)
+	numCtx := gguf.ClampContext(cfg.NumCtx, f.KV())
+	kv, compute := gguf.EstimateGraph(f, numCtx, cfg)
 	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
-}
-
-// estimateGraph calls ggml's estimate, which panics on some metadata; a panic becomes zeros.
-func estimateGraph(f *ggml.GGML, numCtx int, cfg engine.LoadConfig) (kv, compute int64) {
-	defer func() {
-		if recover() != nil {
-			kv, compute = 0, 0
-		}
-	}()
-	fa := ml.FlashAttentionDisabled
-	if cfg.FlashAttention {
-		fa = ml.FlashAttentionEnabled
-	}
-	layers, _, full := f.GraphSize(uint64(numCtx), uint64(max(cfg.NumBatch, 1)), max(cfg.Parallel, 1), cfg.KVCacheType, fa)
-	for _, l := range layers {
-		kv += int64(l)
-	}
-	return kv, int64(full)
 }
 
 // Load loads m's weights into the Go engine and starts its decode loop.
 func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadConfig) (engine.Runner, error) {
 	llama.Init(b.LibraryPath) // loads ggml's CPU backends from the configured folder before the Go engine does
-	f, _, err := decodeHeader(m.ModelPath)
+	f, _, err := gguf.DecodeHeader(m.ModelPath)
 	if err != nil {
 		return nil, err
 	}
@@ -134,38 +115,6 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	if cfg.NumThread <= 0 {
 		cfg.NumThread = runtime.NumCPU()
 	}
-	cfg.NumCtx = clampContext(cfg.NumCtx, f.KV())
+	cfg.NumCtx = gguf.ClampContext(cfg.NumCtx, f.KV())
 	return Open(ctx, m.ModelPath, cfg)
-}
-
-// decodeHeader decodes a GGUF file's header, returning it with the file's size.
-func decodeHeader(path string) (f *ggml.GGML, size int64, err error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			f, err = nil, fmt.Errorf("invalid GGUF file: %v", r)
-		}
-	}()
-	f, err = ggml.Decode(file, 0)
-	if err != nil {
-		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
-	}
-	return f, st.Size(), nil
-}
-
-// clampContext limits a requested context length to what the model was trained for, with Ollama's floor
-// of 4 tokens.
-func clampContext(numCtx int, kv ggml.KV) int {
-	if train := int(kv.ContextLength()); train > 0 && numCtx > train {
-		numCtx = train
-	}
-	return max(numCtx, 4)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/models/hfmodels"
 	"github.com/hearthlink/hearth/registry"
@@ -47,7 +48,7 @@ func BenchmarkGemma3Decode(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer g.Close()
-			opts := greedy(64)
+			opts := enginetest.Greedy(64)
 			opts.RepeatPenalty = 1
 			var prompt, eval float64
 			for b.Loop() {

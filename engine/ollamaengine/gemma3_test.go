@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/models/hfmodels"
 	"github.com/hearthlink/hearth/registry"
@@ -49,9 +50,9 @@ func TestGemma3SameTokensAsLlamaCpp(t *testing.T) {
 		if !equalInts(goToks, cppToks) {
 			t.Errorf("%q: Go engine tokens %v, llama.cpp %v", prompt, goToks, cppToks)
 		}
-		opts := greedy(8)
+		opts := enginetest.Greedy(8)
 		opts.RepeatPenalty = 1
-		got, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
+		got, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
 		ch, err := l.Generate(t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package ollamaengine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ollama/ollama/api"
@@ -13,6 +14,7 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 )
 
 // loop is the decode loop: the only goroutine that touches the model's cache. Each step admits queued
@@ -21,20 +23,13 @@ import (
 // whose last input was in the batch. Prefill and decode therefore share forward passes (continuous
 // batching).
 func (r *Runner) loop() {
-	defer close(r.done)
+	defer r.queue.LoopExited()
 	for {
-		r.mu.Lock()
-		for len(r.active) == 0 && len(r.incoming) == 0 && !r.closing {
-			r.cond.Wait()
-		}
-		if r.closing {
-			r.mu.Unlock()
+		incoming, closing := r.queue.Next(len(r.active) > 0)
+		if closing {
 			r.failAll(ErrRunnerClosed)
 			return
 		}
-		incoming := r.incoming
-		r.incoming = nil
-		r.mu.Unlock()
 
 		for _, seq := range incoming {
 			r.admit(seq)
@@ -47,17 +42,17 @@ func (r *Runner) loop() {
 // prefix of the prompt (forking it from a busy slot when that one holds more) and leaves at least one
 // input to evaluate, since sampling needs its logits.
 func (r *Runner) admit(seq *sequence) {
-	seq.promptCount = len(seq.prompt)
+	seq.metrics.Prompt = len(seq.prompt)
 	slot, rest, err := r.loadSlot(seq.prompt)
 	if err != nil {
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 		return
 	}
 	engine.ObservePrefixCache(len(seq.prompt), len(seq.prompt)-len(rest))
 	seq.slot = slot
 	seq.pending = rest
-	seq.state = statePrefilling
+	seq.state = decode.Prefilling
 	r.active = append(r.active, seq)
 }
 
@@ -73,13 +68,9 @@ func (r *Runner) loadSlot(prompt []*input.Input) (slot *ollamarunner.InputCacheS
 
 // failAll ends every sequence with err.
 func (r *Runner) failAll(err error) {
-	r.mu.Lock()
-	incoming := r.incoming
-	r.incoming = nil
-	r.mu.Unlock()
-	for _, seq := range incoming { // queued: the slot Generate took for them was never assigned
+	for _, seq := range r.queue.Drain() { // queued: the slot Generate took for them was never assigned
 		seq.finish("", err)
-		r.free <- struct{}{}
+		r.queue.Release()
 	}
 	for _, seq := range r.active {
 		r.end(seq, "", err)
@@ -87,13 +78,13 @@ func (r *Runner) failAll(err error) {
 	r.active = nil
 }
 
-// end moves seq to stateDone: it sends the final chunk with reason (or err) and frees the slot, whose
+// end moves seq to decode.Done: it sends the final chunk with reason (or err) and frees the slot, whose
 // cache keeps the evaluated inputs for the next prompt that shares them. compact then drops seq from
 // r.active.
 func (r *Runner) end(seq *sequence, reason string, err error) {
 	seq.finish(reason, err)
 	seq.slot.InUse = false
-	r.free <- struct{}{}
+	r.queue.Release()
 }
 
 // step runs one forward pass over all active sequences.
@@ -129,7 +120,7 @@ func (r *Runner) step() {
 	// Generating sequences first: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if seq.state != stateGenerating || budget <= 0 {
+		if seq.state != decode.Generating || budget <= 0 {
 			continue
 		}
 		if len(seq.slot.Inputs)+1 > r.numCtx {
@@ -137,7 +128,7 @@ func (r *Runner) step() {
 				r.end(seq, "length", nil)
 				continue
 			}
-			if !r.shiftSlot(seq) || seq.state != stateGenerating {
+			if !r.shiftSlot(seq) || seq.state != decode.Generating {
 				continue // ended, or back to prefilling to re-evaluate what the cache dropped
 			}
 		}
@@ -148,16 +139,14 @@ func (r *Runner) step() {
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.state != statePrefilling {
+		if seq.state != decode.Prefilling {
 			continue
 		}
 		if budget <= 0 {
 			r.next = (r.next + k) % n
 			break
 		}
-		if seq.started.IsZero() {
-			seq.started = now
-		}
+		seq.metrics.Evaluating(now)
 		take := min(len(seq.pending), budget)
 		add(seq, take)
 		budget -= take
@@ -226,12 +215,12 @@ func (r *Runner) shiftSlot(seq *sequence) (ok bool) {
 			ok = false
 		}
 	}()
-	err := r.cache.ShiftCacheSlot(seq.slot, seq.numKeep)
+	err := r.cache.ShiftCacheSlot(seq.slot, int32(seq.limits.NumKeep))
 	var again *ollamarunner.ErrReprocessInputs
 	switch {
 	case errors.As(err, &again):
 		seq.pending = append(again.Inputs, seq.pending...)
-		seq.state = statePrefilling
+		seq.state = decode.Prefilling
 	case err != nil:
 		r.end(seq, "", err)
 		return false
@@ -252,14 +241,7 @@ func (r *Runner) batchedSequences() int {
 
 // compact drops finished sequences from r.active.
 func (r *Runner) compact() {
-	live := r.active[:0]
-	for _, seq := range r.active {
-		if seq.state != stateDone {
-			live = append(live, seq)
-		}
-	}
-	clear(r.active[len(live):])
-	r.active = live
+	r.active = slices.DeleteFunc(r.active, func(seq *sequence) bool { return seq.state == decode.Done })
 }
 
 // sample picks seq's next token from its logits and decides whether the sequence goes on.
@@ -269,10 +251,7 @@ func (r *Runner) sample(seq *sequence, logits []float32) {
 		r.end(seq, "", err)
 		return
 	}
-	seq.numDecoded++
-	if seq.numDecoded == 1 {
-		seq.firstToken = time.Now()
-	}
+	seq.metrics.Sampled()
 	if r.tok.Is(tok, tokenizer.SpecialEOS) {
 		r.end(seq, "stop", nil)
 		return
@@ -290,12 +269,12 @@ func (r *Runner) sample(seq *sequence, logits []float32) {
 		r.end(seq, "stop", nil)
 		return
 	}
-	if seq.numDecoded >= seq.numPredict {
+	if seq.metrics.Decoded >= seq.limits.NumPredict {
 		r.end(seq, "length", nil)
 		return
 	}
 	seq.pending = []*input.Input{{Token: tok}}
-	seq.state = stateGenerating
+	seq.state = decode.Generating
 }
 
 // logprobs is Ollama's log probability of the chosen token and its topK alternatives, in the API's shape
@@ -307,23 +286,11 @@ func (r *Runner) logprobs(logits []float32, tok int32, topK int) []api.Logprob {
 	}
 	var out []api.Logprob
 	for _, l := range common.CalculateLogprobs(logits, int(tok), topK, piece) {
-		lp := api.Logprob{TokenLogprob: apiTokenLogprob(l.Token, l.Logprob)}
+		lp := api.Logprob{TokenLogprob: decode.TokenLogprob(l.Token, l.Logprob)}
 		for _, t := range l.TopLogprobs {
-			lp.TopLogprobs = append(lp.TopLogprobs, apiTokenLogprob(t.Token, t.Logprob))
+			lp.TopLogprobs = append(lp.TopLogprobs, decode.TokenLogprob(t.Token, t.Logprob))
 		}
 		out = append(out, lp)
 	}
 	return out
-}
-
-// apiTokenLogprob is one entry with the token's raw bytes.
-func apiTokenLogprob(text string, logprob float64) api.TokenLogprob {
-	var b []int
-	if text != "" {
-		b = make([]int, len(text))
-		for i := range len(text) {
-			b[i] = int(text[i])
-		}
-	}
-	return api.TokenLogprob{Token: text, Logprob: logprob, Bytes: b}
 }

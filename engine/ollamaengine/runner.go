@@ -17,11 +17,13 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
 	"github.com/hearthlink/hearth/engine/stream"
 )
 
-// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran.
-var ErrRunnerClosed = errors.New("model was unloaded while the request was running")
+// ErrRunnerClosed ends the sequences of a model that was unloaded while they ran (decode.ErrUnloaded, the
+// same for every engine).
+var ErrRunnerClosed = decode.ErrUnloaded
 
 // oneSequence are the architectures whose caches take one sequence per forward pass (recurrent or hybrid
 // state: "unsupported batch layout" otherwise); Ollama clamps them to num_parallel 1 (server/sched.go).
@@ -40,16 +42,8 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
-	// free holds one token per idle slot: Generate takes one before submitting, the loop gives it back.
-	free chan struct{}
-
-	mu       sync.Mutex
-	cond     *sync.Cond
-	incoming []*sequence
-	closing  bool
-
+	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
-	done      chan struct{} // closed when the loop has exited
 
 	// Only the loop goroutine touches what follows.
 	active []*sequence
@@ -123,12 +117,7 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 		numCtx:   cfg.NumCtx,
 		batch:    batch,
 		parallel: parallel,
-		free:     make(chan struct{}, parallel),
-		done:     make(chan struct{}),
-	}
-	r.cond = sync.NewCond(&r.mu)
-	for range parallel {
-		r.free <- struct{}{}
+		queue:    decode.NewAdmission[*sequence](parallel),
 	}
 	go r.loop()
 	return r, nil
@@ -171,11 +160,7 @@ func (r *Runner) Parallel() int { return r.parallel }
 // the weights.
 func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
-		r.mu.Lock()
-		r.closing = true
-		r.cond.Broadcast()
-		r.mu.Unlock()
-		<-r.done
+		r.queue.Close()
 		r.cache.Close()
 		r.model.Backend().Close()
 	})
@@ -216,26 +201,11 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-r.free:
-	case <-ctx.Done():
+	seq.state = decode.Queued
+	if err := r.queue.Submit(ctx, seq); err != nil {
 		seq.freeGrammar()
-		return nil, ctx.Err()
-	case <-r.done:
-		seq.freeGrammar()
-		return nil, ErrRunnerClosed
+		return nil, err
 	}
-	r.mu.Lock()
-	if r.closing {
-		r.mu.Unlock()
-		r.free <- struct{}{}
-		seq.freeGrammar()
-		return nil, ErrRunnerClosed
-	}
-	seq.state = stateQueued
-	r.incoming = append(r.incoming, seq)
-	r.cond.Signal()
-	r.mu.Unlock()
 	return seq.out.Chan(ctx), nil
 }
 
@@ -247,21 +217,9 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	if len(inputs) == 0 {
-		return nil, &engine.RequestError{Msg: "no input provided"}
-	}
-	opts := req.Options
-	numKeep := opts.NumKeep
-	if numKeep < 0 {
-		numKeep = len(inputs)
-	}
-	numKeep = min(numKeep, r.numCtx-1)
-	if len(inputs) > r.numCtx {
-		if !req.Truncate {
-			return nil, engine.ErrInputTooLong
-		}
-		discard := len(inputs) - r.numCtx
-		inputs = append(inputs[:numKeep:numKeep], inputs[numKeep+discard:]...)
+	inputs, limits, err := decode.Fit(inputs, req, r.numCtx, false)
+	if err != nil {
+		return nil, err
 	}
 	grammarText := req.Grammar
 	if grammarText == "" {
@@ -275,17 +233,13 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 			return nil, &engine.RequestError{Msg: "invalid format: the grammar could not be compiled"}
 		}
 	}
-	numPredict := opts.NumPredict
-	if numPredict < 0 || numPredict > 10*r.numCtx {
-		numPredict = 10 * r.numCtx
-	}
+	opts := req.Options
 	return &sequence{
 		ctx:         ctx,
 		prompt:      inputs,
 		sampler:     sample.NewSampler(opts.Temperature, opts.TopK, opts.TopP, opts.MinP, opts.Seed, grammar),
 		grammar:     grammar,
-		numPredict:  numPredict,
-		numKeep:     int32(numKeep),
+		limits:      limits,
 		shift:       req.Shift,
 		logprobs:    req.Logprobs,
 		topLogprobs: req.TopLogprobs,

@@ -7,12 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
-
-	"github.com/ollama/ollama/api"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/models/hfmodels"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -50,42 +47,9 @@ func open(t testing.TB, recipe string, parallel, numCtx int) *Runner {
 	return r.(*Runner)
 }
 
-// greedy returns options for deterministic decoding of n tokens.
-func greedy(n int) api.Options {
-	o := api.DefaultOptions()
-	o.Temperature = 0
-	o.NumPredict = n
-	return o
-}
-
-// collect runs a request to the end and returns its text and final chunk.
-func collect(t testing.TB, r *Runner, ctx context.Context, req engine.GenerateRequest) (string, engine.Chunk) {
-	t.Helper()
-	ch, err := r.Generate(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	var last engine.Chunk
-	for c := range ch {
-		if !utf8.ValidString(c.Text) {
-			t.Errorf("chunk %q is not valid UTF-8", c.Text)
-		}
-		b.WriteString(c.Text)
-		last = c
-	}
-	if !last.Done {
-		t.Fatalf("stream ended without a final chunk")
-	}
-	if last.Err != nil {
-		t.Fatalf("generation failed: %v", last.Err)
-	}
-	return b.String(), last
-}
-
 func TestOlmo3GeneratesWithMetrics(t *testing.T) {
 	r := open(t, "tiny-olmo3", 2, 256)
-	text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there, how are you?", Options: greedy(12)})
+	text, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: "Hello there, how are you?", Options: enginetest.Greedy(12)})
 	t.Logf("%q %+v", text, last)
 	if text == "" {
 		t.Fatal("no text generated")
@@ -110,7 +74,7 @@ func TestOlmo3GeneratesWithMetrics(t *testing.T) {
 // its log probability and the runner-up's.
 func greedyTokens(t testing.TB, r *Runner, prompt string, n int) (tokens []string, gaps []float64) {
 	t.Helper()
-	ch, err := r.Generate(t.(interface{ Context() context.Context }).Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(n), Logprobs: true, TopLogprobs: 2})
+	ch, err := r.Generate(t.(interface{ Context() context.Context }).Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(n), Logprobs: true, TopLogprobs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,14 +115,14 @@ func checkBatching(t *testing.T, r *Runner) {
 	for i, p := range prompts {
 		alone[i], gaps[i] = greedyTokens(t, r, p, n)
 	}
-	before := multiSequencePasses(t)
+	before := enginetest.MultiSequencePasses(t)
 	together := make([][]string, len(prompts))
 	var wg sync.WaitGroup
 	for i, p := range prompts {
 		wg.Go(func() { together[i], _ = greedyTokens(t, r, p, n) })
 	}
 	wg.Wait()
-	if multiSequencePasses(t) == before {
+	if enginetest.MultiSequencePasses(t) == before {
 		t.Error("no forward pass advanced more than one sequence")
 	}
 	for i := range prompts {
@@ -179,41 +143,21 @@ func checkBatching(t *testing.T, r *Runner) {
 	}
 }
 
-// multiSequencePasses reads hearth_batch_sequences as /metrics reports it: the number of forward passes,
-// over every runner in the test binary, that advanced more than one sequence.
-func multiSequencePasses(t testing.TB) uint64 {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(engine.MetricsCollectors(nil)...)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "hearth_batch_sequences" {
-			h := f.GetMetric()[0].GetHistogram()
-			return h.GetSampleCount() - h.GetBucket()[0].GetCumulativeCount() // the first bucket is le=1
-		}
-	}
-	t.Fatal("no hearth_batch_sequences metric")
-	return 0
-}
-
 // TestOlmo3StopsContextAndCancel checks the endings a client sees: a stop string ends the text before it
 // with reason "stop", a full context ends with "length" (or shifts and goes on when asked to), and a
 // cancelled request frees its slot for the next.
 func TestOlmo3StopsContextAndCancel(t *testing.T) {
 	r := open(t, "tiny-olmo3", 1, 64)
 	const prompt = "Once upon a time"
-	full, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(16)})
+	full, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(16)})
 	if len(full) < 8 {
 		t.Fatalf("too little text to cut: %q", full)
 	}
 	t.Run("stop string", func(t *testing.T) {
 		stop := full[4:7]
-		opts := greedy(16)
+		opts := enginetest.Greedy(16)
 		opts.Stop = []string{stop}
-		text, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
+		text, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: opts})
 		if want := full[:strings.Index(full, stop)]; text != want || last.DoneReason != "stop" {
 			t.Errorf("text %q reason %q, want %q stop (stop string %q)", text, last.DoneReason, want, stop)
 		}
@@ -223,20 +167,20 @@ func TestOlmo3StopsContextAndCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("full context", func(t *testing.T) {
-		_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(200)})
+		_, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(200)})
 		if last.DoneReason != "length" || last.EvalCount != 64-len(toks)+1 {
 			t.Errorf("reason %q after %d tokens, want length after %d", last.DoneReason, last.EvalCount, 64-len(toks)+1)
 		}
 	})
 	t.Run("context shift", func(t *testing.T) {
-		_, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(100), Shift: true})
+		_, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(100), Shift: true})
 		if last.DoneReason != "length" || last.EvalCount != 100 {
 			t.Errorf("reason %q after %d tokens, want length after 100", last.DoneReason, last.EvalCount)
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
-		ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: prompt, Options: greedy(-1), Shift: true})
+		ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(-1), Shift: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,17 +188,17 @@ func TestOlmo3StopsContextAndCancel(t *testing.T) {
 		cancel()
 		for range ch {
 		}
-		text, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(16)})
+		text, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(16)})
 		if text != full {
 			t.Errorf("after a cancelled request: %q, want %q", text, full)
 		}
 	})
 	t.Run("too long", func(t *testing.T) {
 		long := strings.Repeat("word ", 100)
-		if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4)}); err != engine.ErrInputTooLong {
+		if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: long, Options: enginetest.Greedy(4)}); err != engine.ErrInputTooLong {
 			t.Errorf("error %v, want ErrInputTooLong", err)
 		}
-		if _, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: greedy(4), Truncate: true}); last.PromptEvalCount != 64 {
+		if _, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: enginetest.Greedy(4), Truncate: true}); last.PromptEvalCount != 64 {
 			t.Errorf("truncated prompt of %d tokens, want 64", last.PromptEvalCount)
 		}
 	})
@@ -267,11 +211,11 @@ func TestOlmo3StopsContextAndCancel(t *testing.T) {
 func TestOlmo3ReusesPromptPrefix(t *testing.T) {
 	r := open(t, "tiny-olmo3", 2, 256)
 	prompt := "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
-	first, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(3)})
-	before := reusedTokens(t)
-	second, last := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: greedy(3)})
+	first, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(3)})
+	before := enginetest.ReusedTokens(t)
+	second, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(3)})
 	toks, _ := r.Tokenize(prompt)
-	if got := reusedTokens(t) - before; got != len(toks)-1 {
+	if got := enginetest.ReusedTokens(t) - before; got != len(toks)-1 {
 		t.Errorf("reused %d prompt tokens, want %d", got, len(toks)-1)
 	}
 	if second != first || last.PromptEvalCount != len(toks) {
@@ -286,14 +230,14 @@ func TestTwoModelsComputeConcurrently(t *testing.T) {
 	prompts := []string{"The quick brown fox", "Once upon a time"}
 	want := make([]string, 2)
 	for i, p := range prompts {
-		want[i], _ = collect(t, a, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(32)})
+		want[i], _ = enginetest.Collect(t, a, t.Context(), engine.GenerateRequest{Prompt: p, Options: enginetest.Greedy(32)})
 	}
 	for round := range 5 {
 		got := make([]string, 2)
 		var wg sync.WaitGroup
 		for i, r := range []*Runner{a, b} {
 			wg.Go(func() {
-				got[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: greedy(32)})
+				got[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(32)})
 			})
 		}
 		wg.Wait()
@@ -305,29 +249,11 @@ func TestTwoModelsComputeConcurrently(t *testing.T) {
 	}
 }
 
-// reusedTokens reads hearth_prefix_cache_reused_tokens_total over every runner in the test binary.
-func reusedTokens(t testing.TB) int {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(engine.MetricsCollectors(nil)...)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() == "hearth_prefix_cache_reused_tokens_total" {
-			return int(f.GetMetric()[0].GetCounter().GetValue())
-		}
-	}
-	t.Fatal("no hearth_prefix_cache_reused_tokens_total metric")
-	return 0
-}
-
 // TestCloseEndsRequestsInFlight unloads a model while a request runs: the request ends with
 // ErrRunnerClosed and later ones are refused.
 func TestCloseEndsRequestsInFlight(t *testing.T) {
 	r := open(t, "tiny-olmo3", 1, 64)
-	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Once upon a time", Options: greedy(-1), Shift: true})
+	ch, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "Once upon a time", Options: enginetest.Greedy(-1), Shift: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +266,7 @@ func TestCloseEndsRequestsInFlight(t *testing.T) {
 	if !last.Done || last.Err != ErrRunnerClosed {
 		t.Errorf("final chunk %+v, want ErrRunnerClosed", last)
 	}
-	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "x", Options: greedy(1)}); err != ErrRunnerClosed {
+	if _, err := r.Generate(t.Context(), engine.GenerateRequest{Prompt: "x", Options: enginetest.Greedy(1)}); err != ErrRunnerClosed {
 		t.Errorf("Generate after Close: %v", err)
 	}
 }
@@ -367,7 +293,7 @@ func checkOneSequence(t *testing.T, r *Runner) {
 	prompts := []string{"The quick brown fox", "Once upon a time"}
 	alone := make([]string, len(prompts))
 	for i, p := range prompts {
-		alone[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(16)})
+		alone[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: enginetest.Greedy(16)})
 		t.Logf("%q: %q", p, alone[i])
 		if alone[i] == "" {
 			t.Fatalf("prompt %d generated nothing", i)
@@ -377,7 +303,7 @@ func checkOneSequence(t *testing.T, r *Runner) {
 	var wg sync.WaitGroup
 	for i, p := range prompts {
 		wg.Go(func() {
-			together[i], _ = collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: greedy(16)})
+			together[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: p, Options: enginetest.Greedy(16)})
 		})
 	}
 	wg.Wait()
@@ -386,7 +312,7 @@ func checkOneSequence(t *testing.T, r *Runner) {
 			t.Errorf("prompt %d: alone %q, concurrent %q", i, alone[i], together[i])
 		}
 	}
-	again, _ := collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[1], Options: greedy(16)})
+	again, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[1], Options: enginetest.Greedy(16)})
 	if again != alone[1] {
 		t.Errorf("repeated prompt: %q, want %q", again, alone[1])
 	}

@@ -2,8 +2,7 @@
 // values its Generate channel carries, with the guarantees every backend owes the HTTP layer: no chunk
 // holds part of a stop string, every chunk is valid UTF-8, the logprobs of a token travel with its text,
 // and the decode loop never waits for a slow client (chunks queue without bound until the client reads
-// them). engine/ollamaengine uses it; the same rules live in engine/llama's sequence.go, which can move to
-// this package.
+// them). Both generative engines, engine/llama and engine/ollamaengine, send their output through it.
 package stream
 
 import (
@@ -83,7 +82,7 @@ func (o *Output) Chan(ctx context.Context) <-chan engine.Chunk { return o.q.pump
 
 // ValidUTF8 replaces each byte of text that cannot be part of a UTF-8 character (a lone byte token such as
 // <0xCA> followed by ASCII: random or badly trained models emit them) with U+FFFD, so no chunk ever carries
-// invalid UTF-8.
+// invalid UTF-8. Ollama cuts such text at the first bad byte and loses the rest; the replacement keeps it.
 func ValidUTF8(text string) string {
 	if utf8.ValidString(text) {
 		return text

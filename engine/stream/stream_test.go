@@ -43,6 +43,7 @@ func TestOutputNeverSendsInvalidUTF8OrStopStrings(t *testing.T) {
 		{"stray continuation byte", nil, []string{"x\x80y"}, "x\uFFFDy"},
 		{"incomplete character at the end is dropped", nil, []string{"ok", "\xe2\x82"}, "ok"},
 		{"stop string over two pieces", []string{"END"}, []string{"ab", "cE", "ND more"}, "abc"},
+		{"stop string after a split character", []string{"END"}, []string{"\xc3", "\xa9E", "ND more"}, "é"},
 		{"earliest of two stops", []string{"yy", "x"}, []string{"ayyx"}, "a"},
 		{"held stop prefix is text at the end", []string{"STOP"}, []string{"ab", "ST"}, "abST"},
 	} {

@@ -1,4 +1,4 @@
-package llama
+package decode
 
 import (
 	"container/heap"
@@ -7,9 +7,9 @@ import (
 	"github.com/ollama/ollama/api"
 )
 
-// logprob turns a token's logits into the log probability of the chosen token and of the topK most likely
+// Logprob turns a token's logits into the log probability of the chosen token and of the topK most likely
 // ones, each with its text and raw bytes, as Ollama reports them.
-func logprob(logits []float32, chosen, topK int, piece func(int) string) api.Logprob {
+func Logprob(logits []float32, chosen, topK int, piece func(int) string) api.Logprob {
 	maxLogit := logits[0]
 	for _, l := range logits[1:] {
 		maxLogit = max(maxLogit, l)
@@ -21,7 +21,7 @@ func logprob(logits []float32, chosen, topK int, piece func(int) string) api.Log
 	logSum := math.Log(sum)
 	lp := func(id int) float64 { return float64(logits[id]-maxLogit) - logSum }
 
-	out := api.Logprob{TokenLogprob: tokenLogprob(piece(chosen), lp(chosen))}
+	out := api.Logprob{TokenLogprob: TokenLogprob(piece(chosen), lp(chosen))}
 	if topK <= 0 {
 		return out
 	}
@@ -38,14 +38,15 @@ func logprob(logits []float32, chosen, topK int, piece func(int) string) api.Log
 	top := make([]api.TokenLogprob, h.Len())
 	for i := len(top) - 1; i >= 0; i-- {
 		s := heap.Pop(h).(scored)
-		top[i] = tokenLogprob(piece(s.id), lp(s.id))
+		top[i] = TokenLogprob(piece(s.id), lp(s.id))
 	}
 	out.TopLogprobs = top
 	return out
 }
 
-// tokenLogprob builds one entry with the token's bytes.
-func tokenLogprob(text string, logprob float64) api.TokenLogprob {
+// TokenLogprob is one entry of the API's logprobs: the token's text, its log probability and its raw bytes
+// (which clients join when a character spans tokens).
+func TokenLogprob(text string, logprob float64) api.TokenLogprob {
 	var b []int
 	if text != "" {
 		b = make([]int, len(text))
@@ -56,6 +57,7 @@ func tokenLogprob(text string, logprob float64) api.TokenLogprob {
 	return api.TokenLogprob{Token: text, Logprob: logprob, Bytes: b}
 }
 
+// scored is a token and its logit.
 type scored struct {
 	id    int
 	logit float32

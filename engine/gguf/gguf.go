@@ -1,0 +1,69 @@
+// Package gguf reads what both GGUF engines (engine/llama and engine/ollamaengine) need from a model
+// file's header before loading it: the decoded header itself, the context length the model allows, and
+// ggml's forecast of its KV cache and compute memory. Ollama's decoder and estimate panic on some
+// malformed metadata; here every panic becomes an error or a zero, so a bad file fails its request and
+// never the server.
+package gguf
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/ollama/ollama/fs/ggml"
+	"github.com/ollama/ollama/ml"
+
+	"github.com/hearthlink/hearth/engine"
+)
+
+// DecodeHeader decodes a GGUF file's header, returning it with the file's size. A file the decoder
+// rejects, or panics on, is an "invalid GGUF file" error.
+func DecodeHeader(path string) (f *ggml.GGML, size int64, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			f, size, err = nil, 0, fmt.Errorf("invalid GGUF file: %v", r)
+		}
+	}()
+	f, err = ggml.Decode(file, 0)
+	if err != nil {
+		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
+	}
+	return f, st.Size(), nil
+}
+
+// ClampContext limits a requested context length to what the model was trained for, with Ollama's floor
+// of 4 tokens.
+func ClampContext(numCtx int, kv ggml.KV) int {
+	if train := int(kv.ContextLength()); train > 0 && numCtx > train {
+		numCtx = train
+	}
+	return max(numCtx, 4)
+}
+
+// EstimateGraph is ggml's forecast of the KV cache (all layers summed) and the compute buffers of f
+// loaded with cfg and a context of numCtx tokens per sequence. The estimate knows the common layouts and
+// panics on some metadata; a panic gives zeros.
+func EstimateGraph(f *ggml.GGML, numCtx int, cfg engine.LoadConfig) (kv, compute int64) {
+	defer func() {
+		if recover() != nil {
+			kv, compute = 0, 0
+		}
+	}()
+	fa := ml.FlashAttentionDisabled
+	if cfg.FlashAttention {
+		fa = ml.FlashAttentionEnabled
+	}
+	layers, _, full := f.GraphSize(uint64(numCtx), uint64(max(cfg.NumBatch, 1)), max(cfg.Parallel, 1), cfg.KVCacheType, fa)
+	for _, l := range layers {
+		kv += int64(l)
+	}
+	return kv, int64(full)
+}
