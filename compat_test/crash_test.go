@@ -59,9 +59,9 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 	wants := map[string][]string{
 		// A dense nemotron_h header goes to Ollama's Go engine (it would kill llama.cpp with SIGFPE): this
 		// one has no tensors, and the engine's panic is reported, not a crash.
-		"fpe":    {"Ollama's Go engine could not load the model"},
+		"fpe":    {"could not load the model in Ollama's Go engine"},
 		"assert": {"llama.cpp crashed while loading the model", "GGML_ASSERT(hparams.n_expert_used <= hparams.n_expert) failed"},
-		"gptoss": {"Ollama's Go engine could not load the model"},
+		"gptoss": {"could not load the model in Ollama's Go engine"},
 		// Refused from its header: no loader runs, no child is tried.
 		"unknown": {`unsupported model architecture "nosucharch"`},
 	}
