@@ -59,9 +59,9 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 	wants := map[string][]string{
 		// A dense nemotron_h header goes to Ollama's Go engine (it would kill llama.cpp with SIGFPE): this
 		// one has no tensors, and the engine's panic is reported, not a crash.
-		"fpe":    {"could not load the model in Ollama's Go engine"},
+		"fpe":    {"Ollama's Go engine could not load the model: the engine panicked"},
 		"assert": {"llama.cpp crashed while loading the model", "GGML_ASSERT(hparams.n_expert_used <= hparams.n_expert) failed"},
-		"gptoss": {"could not load the model in Ollama's Go engine"},
+		"gptoss": {"Ollama's Go engine could not load the model: the engine panicked"},
 		// Refused from its header: no loader runs, no child is tried.
 		"unknown": {`unsupported model architecture "nosucharch"`},
 	}
@@ -84,10 +84,10 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 	if p.cmd.ProcessState != nil {
 		t.Fatalf("the server exited: %v", p.cmd.ProcessState)
 	}
-	// good and assert were each tried once in a child; fpe and gptoss went to the Go engine, which needs
-	// no child (it reports its failures by panicking).
-	if n := strings.Count(p.Log(), probeLogLine); n != 2 {
-		t.Errorf("%d model files tried in a child, want 2", n)
+	// good and assert were each tried once in a child of llama.cpp, fpe and gptoss once in a child of the
+	// Go engine (whose ggml asserts would abort the server too); unknown was refused from its header.
+	if n := strings.Count(p.Log(), probeLogLine); n != 4 {
+		t.Errorf("%d model files tried in a child, want 4", n)
 	}
 	code, body := get(t, p.URL+"/api/ps")
 	var ps api.ProcessResponse

@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string) error {
 	case "models":
 		return modelsCmd(ctx, args)
 	case llama.ProbeCommand: // hidden: the child process in which serve tries a new model file first
-		os.Exit(llama.ProbeMain(ctx, args))
+		os.Exit(llama.ProbeMain(ctx, args, probeLoaders))
 		return nil
 	case "version", "--version", "-v":
 		fmt.Println("hearth", version)

@@ -6,7 +6,11 @@ import (
 	"path/filepath"
 
 	"github.com/hearthlink/hearth/engine/llama"
+	"github.com/hearthlink/hearth/engine/ollamaengine"
 )
+
+// probeLoaders are the engines besides llama.cpp whose first loads a probe child tries.
+var probeLoaders = map[string]llama.ProbeLoader{ollamaengine.EngineName: ollamaengine.ProbeLoad}
 
 // newProber returns the prober that tries each new GGUF file in a child `hearth internal-probe-load`
 // before the server loads it, keeping verdicts under cacheDir/probes. Without a path to this executable

@@ -52,12 +52,16 @@ func serve(ctx context.Context, args []string) error {
 	// One answer to "what is this model and what can it do", for the engine and /api/show alike.
 	facts := modelfacts.NewCache(store)
 	llamaBackend := llama.NewBackend(libPath)
-	llamaBackend.Prober = newProber(libPath, cfg.CacheDir)
+	// One prober for both engines: each new file is tried in a child by the engine that will load it.
+	prober := newProber(libPath, cfg.CacheDir)
+	llamaBackend.Prober = prober
+	goBackend := ollamaengine.NewBackend(libPath)
+	goBackend.Prober = prober
 	sched := engine.NewScheduler(engine.Config{
 		// The first backend that supports a model runs it: Ollama's Go engine takes the architectures
 		// Ollama runs there and llama.cpp cannot (ollamaengine.Runs), llama.cpp every other GGUF.
 		Backends: []engine.Backend{
-			ollamaengine.NewBackend(libPath),
+			goBackend,
 			llamaBackend,
 			onnx.NewBackend(ortLibraryPath(cfg), onnx.Options{Threads: cfg.ONNXThreads, Spin: cfg.ONNXSpin, BatchWindow: cfg.ONNXBatchWindow}),
 		},

@@ -35,6 +35,8 @@ type Prober interface {
 
 // ProbeRequest is one model load to try.
 type ProbeRequest struct {
+	// Engine names the engine that will load the model, as ProbeMain's loaders know it; "" is llama.cpp.
+	Engine string
 	// ModelPath is the GGUF weights file.
 	ModelPath string
 	// AdapterPaths are the LoRA adapters applied to it.
@@ -85,8 +87,10 @@ type verdict struct {
 	Err *ProbeError `json:"error,omitempty"`
 }
 
-// ProbeError is a model file whose trial load in a child process failed, in llama.cpp's own words.
+// ProbeError is a model file whose trial load in a child process failed, in the loader's own words.
 type ProbeError struct {
+	// Engine is the engine that tried the file ("" for llama.cpp), for the message.
+	Engine string `json:"engine,omitempty"`
 	// Signal is what killed the loader ("SIGFPE: floating-point exception"); "" when it returned an error.
 	Signal string `json:"signal,omitempty"`
 	// Detail is the loader's message: a failed GGML_ASSERT, "error loading model: ...".
@@ -95,13 +99,17 @@ type ProbeError struct {
 	LastOutput string `json:"last_output,omitempty"`
 }
 
-// Error says whether llama.cpp crashed or refused the file, and what it said.
+// Error says whether the engine crashed or refused the file, and what it said.
 func (e *ProbeError) Error() string {
+	engine := "llama.cpp"
+	if e.Engine != "" {
+		engine = cmp.Or(EngineNames[e.Engine], e.Engine)
+	}
 	if e.Signal == "" {
 		detail := cmp.Or(e.Detail, e.LastOutput, "no message")
-		return "llama.cpp could not load the model: " + detail
+		return engine + " could not load the model: " + detail
 	}
-	msg := fmt.Sprintf("llama.cpp crashed while loading the model (%s)", e.Signal)
+	msg := fmt.Sprintf("%s crashed while loading the model (%s)", engine, e.Signal)
 	switch {
 	case e.Detail != "":
 		msg += ": " + e.Detail
@@ -200,6 +208,7 @@ func (p *ProcessProber) runChild(ctx context.Context, req ProbeRequest) (*verdic
 		"-mmap", strconv.Itoa(cfg.UseMMap),
 		"-kv", cfg.KVCacheType,
 		"-fa="+strconv.FormatBool(cfg.FlashAttention),
+		"-engine", req.Engine,
 		"--", req.ModelPath)
 	args = append(args, req.AdapterPaths...)
 	cmd := exec.CommandContext(ctx, p.Command[0], args...)
@@ -226,6 +235,7 @@ func (p *ProcessProber) runChild(ctx context.Context, req ProbeRequest) (*verdic
 		return &verdict{OK: true}, nil
 	}
 	perr := describeFailure(stderr.String(), exit.ProcessState)
+	perr.Engine = req.Engine
 	log.Warn("the model file does not load", "model", req.ModelPath, "error", perr.Error(),
 		"duration", time.Since(start))
 	return &verdict{Err: perr}, nil
@@ -246,6 +256,9 @@ func probeKey(req ProbeRequest) (string, error) {
 	}
 	c := req.Config
 	fmt.Fprintf(&b, " kv=%s fa=%t parallel=%d", c.KVCacheType, c.FlashAttention, max(c.Parallel, 1))
+	if req.Engine != "" { // llama.cpp's keys stay as they were, so its stored verdicts still count
+		fmt.Fprintf(&b, " engine=%s", req.Engine)
+	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:]), nil
 }

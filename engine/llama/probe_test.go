@@ -3,9 +3,11 @@ package llama
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hearthlink/hearth/engine"
@@ -20,6 +22,40 @@ const probeChildEnv = "HEARTH_TEST_PROBE_CHILD"
 // testProber returns a ProcessProber whose children are this test binary, keeping verdicts in dir.
 func testProber(dir string) *ProcessProber {
 	return &ProcessProber{Command: []string{os.Args[0]}, Env: []string{probeChildEnv + "=1"}, Dir: dir}
+}
+
+// testProbeLoaders stand in for other engines in a probe child: "abort-for-test" dies the way ggml does on
+// a failed GGML_ASSERT, whatever the file.
+var testProbeLoaders = map[string]ProbeLoader{
+	"abort-for-test": func(context.Context, string, *registry.Model, engine.LoadConfig) error {
+		fmt.Fprintln(os.Stderr, "ggml.c:1234: GGML_ASSERT(ggml_can_mul_mat(a, b)) failed")
+		syscall.Kill(os.Getpid(), syscall.SIGABRT)
+		select {}
+	},
+}
+
+// A probe names the engine that will load the file: its child loads with that engine, a crash there is
+// reported in that engine's name, and the verdict is the engine's own — the same file loads in llama.cpp.
+func TestProbeOtherEngine(t *testing.T) {
+	path := generated(t, "tiny-llama")
+	p := testProber(t.TempDir())
+	err := p.Probe(t.Context(), ProbeRequest{Engine: "abort-for-test", ModelPath: path, Config: probeConfig})
+	var perr *ProbeError
+	if !errors.As(err, &perr) || !strings.Contains(perr.Signal, "SIGABRT") ||
+		!strings.Contains(err.Error(), "abort-for-test crashed while loading the model") ||
+		!strings.Contains(err.Error(), "GGML_ASSERT(ggml_can_mul_mat(a, b)) failed") {
+		t.Fatalf("probe in another engine = %v, want its crash in its name with the assert", err)
+	}
+	if err := p.Probe(t.Context(), ProbeRequest{ModelPath: path, Config: probeConfig}); err != nil || p.children != 2 {
+		t.Errorf("the same file in llama.cpp: %v after %d children, want it to load in a child of its own", err, p.children)
+	}
+	if known, err := p.Verdict(ProbeRequest{Engine: "abort-for-test", ModelPath: path, Config: probeConfig}); !known || err == nil {
+		t.Errorf("the other engine's verdict: known %v, %v", known, err)
+	}
+	if err := p.Probe(t.Context(), ProbeRequest{Engine: "no-such-engine", ModelPath: path, Config: probeConfig}); err == nil ||
+		!strings.Contains(err.Error(), `no loader for engine "no-such-engine"`) {
+		t.Errorf("an engine the child does not know: %v", err)
+	}
 }
 
 // probeConfig is a small load configuration for the probe tests.

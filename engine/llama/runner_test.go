@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv(probeChildEnv) == "1" { // this binary was started as a probe's child (probe_test.go)
-		os.Exit(ProbeMain(context.Background(), os.Args[1:]))
+		os.Exit(ProbeMain(context.Background(), os.Args[1:], testProbeLoaders))
 	}
 	// llama.cpp logs through slog at info level: keep test output readable.
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))

@@ -29,6 +29,36 @@ type Backend struct {
 	// All makes Supports take every generative architecture Ollama runs in its Go engine, the ones llama.cpp
 	// also runs included (qwen3, gemma3 text, ...); without it those stay with llama.cpp (see Runs).
 	All bool
+	// Prober, when set, tries the first load of each model file in a child process (llama.ProcessProber with
+	// this package's ProbeLoad): the Go engine builds its graphs on ggml, whose GGML_ASSERTs abort the
+	// process that loads a malformed file, so such a file fails its request instead of the server.
+	Prober llama.Prober
+}
+
+// EngineName is this engine's name in probe requests and their verdicts.
+const EngineName = "ollamaengine"
+
+// ProbeLoad loads m as Backend.Load does and closes it: a probe child's side (llama.ProbeMain's loader for
+// EngineName). Its error is the engine's reason alone: the probe's verdict names the engine.
+func ProbeLoad(ctx context.Context, libraryPath string, m *registry.Model, cfg engine.LoadConfig) error {
+	r, err := (&Backend{LibraryPath: libraryPath}).load(ctx, m, cfg)
+	if err != nil {
+		return err
+	}
+	return r.Close()
+}
+
+// loadError is a model the engine could not load, with its reason.
+type loadError struct{ err error }
+
+func (e *loadError) Error() string {
+	return "Ollama's Go engine could not load the model: " + e.err.Error()
+}
+func (e *loadError) Unwrap() error { return e.err }
+
+// probeRequest is the probe of m loaded with cfg.
+func probeRequest(m *registry.Model, cfg engine.LoadConfig) llama.ProbeRequest {
+	return llama.ProbeRequest{Engine: EngineName, ModelPath: m.ModelPath, AdapterPaths: m.AdapterPaths, Config: cfg}
 }
 
 // NewBackend returns a Backend that loads the ggml CPU backends from libraryPath.
@@ -93,6 +123,11 @@ func hasVisionTower(f *ggml.GGML) bool {
 // memory, no mmap), and ggml's estimate of the KV cache and compute graph, which knows the common layouts;
 // zeros where it does not.
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
+	if b.Prober != nil { // a file known not to load fails here, before the scheduler makes room for it
+		if known, err := b.Prober.Verdict(probeRequest(m, cfg)); known && err != nil {
+			return engine.Estimate{}, err
+		}
+	}
 	f, size, err := gguf.DecodeHeader(m.ModelPath)
 	if err != nil {
 		return engine.Estimate{}, err
@@ -102,8 +137,23 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
 }
 
-// Load loads m's weights into the Go engine and starts its decode loop.
+// Load loads m's weights into the Go engine and starts its decode loop, after a trial load in a child when
+// there is a Prober.
 func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadConfig) (engine.Runner, error) {
+	if b.Prober != nil {
+		if err := b.Prober.Probe(ctx, probeRequest(m, cfg)); err != nil {
+			return nil, err
+		}
+	}
+	r, err := b.load(ctx, m, cfg)
+	if err != nil {
+		return nil, &loadError{err}
+	}
+	return r, nil
+}
+
+// load opens m in the engine.
+func (b *Backend) load(ctx context.Context, m *registry.Model, cfg engine.LoadConfig) (*Runner, error) {
 	llama.Init(b.LibraryPath) // loads ggml's CPU backends from the configured folder before the Go engine does
 	f, _, err := gguf.DecodeHeader(m.ModelPath)
 	if err != nil {

@@ -1,12 +1,17 @@
 package ollamaengine
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/fs/ggml"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/enginetest"
+	"github.com/hearthlink/hearth/engine/llama"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -42,5 +47,42 @@ func TestSupportsChoosesTheEngine(t *testing.T) {
 	}
 	if NewBackend("").Supports(&registry.Model{ModelPath: filepath.Join(t.TempDir(), "missing.gguf")}) {
 		t.Error("Supports a missing file")
+	}
+}
+
+// recordingProber records the probes asked of it and answers err.
+type recordingProber struct {
+	requests []llama.ProbeRequest
+	err      error
+}
+
+func (p *recordingProber) Probe(_ context.Context, req llama.ProbeRequest) error {
+	p.requests = append(p.requests, req)
+	return p.err
+}
+
+func (p *recordingProber) Verdict(req llama.ProbeRequest) (bool, error) {
+	return p.err != nil, p.err
+}
+
+// TestLoadAsksTheProber: with a Prober, a load is tried in this engine's name first, and a file the
+// probe found bad fails the load (and, known, the estimate) without the engine touching it.
+func TestLoadAsksTheProber(t *testing.T) {
+	m := &registry.Model{ModelPath: enginetest.HeaderOnlyGGUF(t, ggml.KV{"general.architecture": "olmo3"}, "token_embd.weight")}
+	bad := &llama.ProbeError{Engine: EngineName, Signal: "SIGABRT: abort", Detail: "GGML_ASSERT(x) failed"}
+	p := &recordingProber{err: bad}
+	b := &Backend{Prober: p}
+	cfg := engine.LoadConfig{NumCtx: 256, NumBatch: 64, Parallel: 1, NumThread: 1}
+	if _, err := b.Load(context.Background(), m, cfg); !errors.Is(err, bad) {
+		t.Fatalf("Load = %v, want the probe's verdict", err)
+	}
+	if len(p.requests) != 1 || p.requests[0].Engine != EngineName || p.requests[0].ModelPath != m.ModelPath {
+		t.Errorf("probe requests %+v, want one for %s in engine %q", p.requests, m.ModelPath, EngineName)
+	}
+	if _, err := b.Estimate(m, cfg); !errors.Is(err, bad) {
+		t.Errorf("Estimate of a known-bad file = %v, want the verdict", err)
+	}
+	if msg := bad.Error(); !strings.HasPrefix(msg, "Ollama's Go engine crashed while loading the model (SIGABRT: abort)") {
+		t.Errorf("the verdict reads %q", msg)
 	}
 }

@@ -64,7 +64,7 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 		if p := recover(); p != nil {
 			// The engine panics on a file whose tensors do not match its architecture (a missing tensor is
 			// a nil pointer): the client sees the panic's words, the server goes on.
-			err = fmt.Errorf("could not load the model in Ollama's Go engine: %v", p)
+			err = fmt.Errorf("the engine panicked: %v", p)
 		}
 		if err != nil {
 			if cache != nil {
@@ -81,12 +81,12 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 	}
 	m, err = model.New(path, ml.BackendParams{AllocMemory: true, NumThreads: cfg.NumThread, FlashAttention: fa})
 	if err != nil {
-		return nil, fmt.Errorf("could not load the model in Ollama's Go engine: %w", err)
+		return nil, err
 	}
 	tok, ok := m.(tokenizer.Tokenizer)
 	if !ok {
 		m.Backend().Close()
-		return nil, errors.New("the model has no tokenizer the Go engine can use")
+		return nil, errors.New("the model has no tokenizer the engine can use")
 	}
 	arch := m.Backend().Config().Architecture()
 	parallel, batch := cfg.Parallel, min(cfg.NumBatch, cfg.NumCtx)
