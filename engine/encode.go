@@ -52,12 +52,22 @@ func encode[R any](ctx context.Context, p *Pipeline, m *registry.Model, c encode
 
 // require refuses a request for a capability m lacks, as /api/show lists m's capabilities. A model whose
 // files cannot be read is left for the load to report.
+//
+// Embedding is the one capability a model has without /api/show listing it: Ollama's /api/embed and
+// /api/embeddings schedule any model with no capability check (server/routes.go) and its llama.cpp runner
+// embeds with a generative model, while /api/show lists only "completion" for that model. So the embed
+// routes take a "completion" model too, and its runner decides (engine/llama embeds; a runner that cannot
+// is refused in encode). A model that neither embeds nor generates, an ONNX classifier or reranker, which
+// Ollama could not have, is still refused here before anything loads.
 func (p *Pipeline) require(m *registry.Model, name, capability string) error {
 	f, err := p.facts.Of(m)
 	if err != nil {
 		return err
 	}
 	if f.FilesErr != nil || f.Has(model.Capability(capability)) {
+		return nil
+	}
+	if capability == CapabilityEmbedding && f.Has(model.CapabilityCompletion) {
 		return nil
 	}
 	return &CapabilityError{Model: name, Capability: capability}

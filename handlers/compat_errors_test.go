@@ -55,7 +55,6 @@ func TestOpenAIBadInput(t *testing.T) {
 		{"embeddings: empty input", "/v1/embeddings", `{"model":"bert","input":[]}`, 400, "invalid_request_error", "invalid input"},
 		{"embeddings: input of numbers", "/v1/embeddings", `{"model":"bert","input":[1,2]}`, 400, "api_error", "invalid input type"},
 		{"embeddings: unknown model", "/v1/embeddings", `{"model":"absent","input":"x"}`, 404, "api_error", "model 'absent' not found"},
-		{"embeddings: chat model", "/v1/embeddings", `{"model":"tiny","input":"x"}`, 400, "api_error", `"tiny" does not support embedding`},
 		{"responses: missing model", "/v1/responses", `{"input":"hi"}`, 400, "api_error", "model is required"},
 		{"responses: unknown model", "/v1/responses", `{"model":"absent","input":"hi"}`, 404, "api_error", "model 'absent' not found"},
 		{"responses: bad input item", "/v1/responses", `{"model":"tiny","input":[{"type":"bogus"}]}`, 400, "invalid_request_error", ""},
