@@ -3,6 +3,8 @@ package compat_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
@@ -10,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/api"
+
+	hearthapi "github.com/hearthlink/hearth/api"
 )
 
 // TestTextModelAgainstOllama serves the generated tiny-llama, a text-only generative model, from hearth and
@@ -33,6 +37,53 @@ func TestTextModelAgainstOllama(t *testing.T) {
 	ollama, hearth := client("http://"+ollamaHost), client(h.URL)
 	t.Run("embeddings", func(t *testing.T) { compareChatModelEmbeddings(t, ollama, hearth) })
 	t.Run("images", func(t *testing.T) { compareImagePrompts(t, ollama, hearth) })
+	t.Run("embeddings refused by the Go engine", func(t *testing.T) {
+		compareGoEngineEmbedRefusals(t, map[string]*api.Client{"ollama": ollama, "hearth": hearth},
+			"http://"+ollamaHost, h.URL)
+	})
+}
+
+// compareGoEngineEmbedRefusals asks generative models of architectures Ollama runs in its Go engine for
+// embeddings: tiny-olmo3 (hearth runs it in Ollama's Go engine too) and tiny-gemma3 (hearth runs it with
+// llama.cpp). Ollama's Go engine runner refuses (501 "this model does not support embeddings", 500 on the
+// legacy route) once the model is loaded; an empty input only loads it. hearth must answer the same,
+// status and message, whichever of its engines runs the model.
+func compareGoEngineEmbedRefusals(t *testing.T, clients map[string]*api.Client, hosts ...string) {
+	ctx := context.Background()
+	paths := hfGGUFs(t, "tiny-olmo3", "tiny-gemma3")
+	names := []string{"olmo3", "gemma3"}
+	for i, path := range paths {
+		for _, c := range clients {
+			if err := hearthapi.CreateFromPath(ctx, c, names[i], path); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, name := range names {
+		for _, r := range []struct{ path, body string }{
+			{"/api/embed", `{"model":"` + name + `","input":"hi"}`},
+			{"/api/embed", `{"model":"` + name + `"}`},
+			{"/api/embeddings", `{"model":"` + name + `","prompt":"hi"}`},
+			{"/v1/embeddings", `{"model":"` + name + `","input":"hi"}`},
+		} {
+			var answers []string
+			for _, host := range hosts {
+				resp, err := http.Post(host+r.path, "application/json", strings.NewReader(r.body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				answers = append(answers, fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body))))
+			}
+			if answers[0] != answers[1] {
+				t.Errorf("%s %s: Ollama %s, hearth %s", r.path, r.body, answers[0], answers[1])
+			}
+			if strings.Contains(r.body, "hi") && !strings.Contains(answers[0], "this model does not support embeddings") {
+				t.Errorf("%s %s: Ollama answered %s, not its Go engine's refusal", r.path, r.body, answers[0])
+			}
+		}
+	}
 }
 
 // compareChatModelEmbeddings compares the vectors of a generative model (Ollama's llama.cpp runner answers
