@@ -34,8 +34,7 @@ func (r *Runner) Embed(ctx context.Context, inputs []string, truncate bool) ([][
 		if err != nil {
 			return nil, 0, err
 		}
-		seqs[i] = &sequence{ctx: ctx, prompt: ids, limits: decode.Limits{NumKeep: len(ids), NumPredict: 0},
-			vec: make(chan embedResult, 1)}
+		seqs[i] = &sequence{ctx: ctx, prompt: ids, vec: make(chan embedResult, 1)}
 		tokens += len(ids)
 	}
 	// Submit waits for an idle slot; sequences already queued finish (or end with ctx) on their own.
