@@ -127,6 +127,28 @@ func compareChatModelEmbeddings(t *testing.T, ollama, hearth *api.Client) {
 			t.Errorf("/api/embeddings %q: cosine %v, length %v (Ollama's %v)", in, c, ng, nw)
 		}
 	}
+
+	// An input over a 32-token context: cut the same way (same tokens, same vector), or refused alike with
+	// truncation off.
+	long := strings.Repeat("the quick brown fox ", 20)
+	small := map[string]any{"num_ctx": 32}
+	want, err = ollama.Embed(ctx, &api.EmbedRequest{Model: "m", Input: long, Options: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = hearth.Embed(ctx, &api.EmbedRequest{Model: "m", Input: long, Options: small})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := cosine64(widen32(got.Embeddings[0]), widen32(want.Embeddings[0])); c < 0.999 || got.PromptEvalCount != want.PromptEvalCount || want.PromptEvalCount > 32 {
+		t.Errorf("truncated: cosine %v, %d tokens (Ollama's %d)", c, got.PromptEvalCount, want.PromptEvalCount)
+	}
+	off := false
+	_, werr := ollama.Embed(ctx, &api.EmbedRequest{Model: "m", Input: long, Options: small, Truncate: &off})
+	_, gerr := hearth.Embed(ctx, &api.EmbedRequest{Model: "m", Input: long, Options: small, Truncate: &off})
+	if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
+		t.Errorf("truncation off: hearth %v, Ollama %v", gerr, werr)
+	}
 }
 
 // compareImagePrompts renders chats and a generate prompt with images for the text-only model on both
