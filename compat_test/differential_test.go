@@ -40,6 +40,10 @@ var diffRequests = []diffRequest{
 	{"ps", "GET", "/api/ps", ""},
 	{"embed", "POST", "/api/embed", `{"model":"e","input":["a","b"]}`},
 	{"embeddings", "POST", "/api/embeddings", `{"model":"e","prompt":"a"}`},
+	{"embed with a chat model", "POST", "/api/embed", `{"model":"m","input":["a","b"]}`},
+	{"embeddings with a chat model", "POST", "/api/embeddings", `{"model":"m","prompt":"a"}`},
+	{"chat with an image on a text model", "POST", "/api/chat", `{"model":"m","messages":[{"role":"user","content":"hi","images":["` + onePixelPNG + `"]}],"stream":false,"options":{"num_predict":4,"temperature":0}}`},
+	{"generate with an image on a text model", "POST", "/api/generate", `{"model":"m","prompt":"hi","images":["` + onePixelPNG + `"],"stream":false,"options":{"num_predict":4,"temperature":0}}`},
 	{"generate unknown model", "POST", "/api/generate", `{"model":"nope","prompt":"x"}`},
 	{"chat without model", "POST", "/api/chat", `{"messages":[]}`},
 	{"show unknown model", "POST", "/api/show", `{"model":"nope"}`},
@@ -57,6 +61,8 @@ var diffRequests = []diffRequest{
 	{"openai chat no messages", "POST", "/v1/chat/completions", `{"model":"m","messages":[]}`},
 	{"openai completions", "POST", "/v1/completions", `{"model":"m","prompt":"Hello","max_tokens":4,"temperature":0}`},
 	{"openai embeddings", "POST", "/v1/embeddings", `{"model":"e","input":["a","b"]}`},
+	{"openai embeddings with a chat model", "POST", "/v1/embeddings", `{"model":"m","input":"a"}`},
+	{"openai chat with an image on a text model", "POST", "/v1/chat/completions", `{"model":"m","max_tokens":4,"temperature":0,"messages":[{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,` + onePixelPNG + `"}}]}]}`},
 	{"openai embeddings bad format", "POST", "/v1/embeddings", `{"model":"e","input":"a","encoding_format":"int8"}`},
 	{"openai models", "GET", "/v1/models", ""},
 	{"openai model", "GET", "/v1/models/m", ""},
@@ -66,6 +72,9 @@ var diffRequests = []diffRequest{
 	{"anthropic bad max_tokens", "POST", "/v1/messages", `{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"hi"}]}`},
 	{"responses", "POST", "/v1/responses", `{"model":"m","input":"hi","max_output_tokens":4,"temperature":0}`},
 }
+
+// onePixelPNG is a valid 1x1 PNG, base64-encoded, for the image requests.
+const onePixelPNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 // knownDifference is one deliberate departure from Ollama in one field of one request's answer: the
 // field ("status", or "document N" for the Nth JSON body) and what each server answers there. It hides that

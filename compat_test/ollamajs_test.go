@@ -12,7 +12,8 @@ import (
 
 // TestOllamaJS drives a real `hearth serve` with ollama-js, the official JavaScript client (npm `ollama`,
 // installed by `scripts/bootstrap.sh node-sdks`): list, show, generate and chat with and without
-// streaming, embed with ONNX and GGUF models, the legacy embeddings call, ps, and a 404.
+// streaming, embed with ONNX and GGUF models and with the chat model, chat with an image to the text-only
+// chat model, the legacy embeddings call, ps, and a 404.
 func TestOllamaJS(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -46,7 +47,7 @@ func TestOllamaJS(t *testing.T) {
 			t.Errorf("unexpected output: %s", line)
 		}
 	}
-	if checks != 11 {
-		t.Errorf("ran %d checks, want 11:\n%s", checks, out)
+	if checks != 13 {
+		t.Errorf("ran %d checks, want 13:\n%s", checks, out)
 	}
 }

@@ -36,12 +36,8 @@ func (p *Pipeline) Chat(ctx context.Context, m *registry.Model, req *api.ChatReq
 	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
-	// hearth's own checks, after Ollama's (see Generate).
-	for _, msg := range req.Messages {
-		if len(msg.Images) > 0 && !facts.Has(model.CapabilityVision) {
-			return badRequest("%q does not support images: it has no vision projector", req.Model)
-		}
-	}
+	// hearth's own check, after Ollama's (see Generate). Images for a model without vision are no error:
+	// chatPrompt tags them and the model reads the tags as text, as with Ollama.
 	format, err := CheckFormat(req.Format)
 	if err != nil {
 		return err
@@ -85,19 +81,17 @@ func (r *chatRoute) prompt(gen Generator, opts api.Options) (string, error) {
 		msgs = append([]api.Message{{Role: "system", Content: m.System}}, msgs...)
 	}
 	msgs = filterThinkTags(msgs, m)
-	for _, msg := range msgs {
-		r.images += len(msg.Images)
-	}
 	tools := req.Tools
 	if r.facts.Parser != "" {
 		if r.builtin = parsers.ParserForName(r.facts.Parser); r.builtin != nil {
 			tools = r.builtin.Init(req.Tools, &msgs[len(msgs)-1], req.Think)
 		}
 	}
-	prompt, err := chatPrompt(m, r.facts.Template, gen.Tokenize, opts.NumCtx, msgs, tools, req.Think, req.Truncate == nil || *req.Truncate)
+	prompt, images, err := chatPrompt(m, r.facts.Template, gen.Tokenize, opts.NumCtx, msgs, tools, req.Think, req.Truncate == nil || *req.Truncate)
 	if err != nil {
 		return "", badRequest("template error: %v", err)
 	}
+	r.images = images
 	return prompt, nil
 }
 

@@ -40,6 +40,11 @@ func encode[R any](ctx context.Context, p *Pipeline, m *registry.Model, c encode
 	if c.loadOnly {
 		return loaded, nil
 	}
+	if c.capability == CapabilityEmbedding {
+		if err := p.embedsLikeOllama(m); err != nil {
+			return loaded, err
+		}
+	}
 	r, ok := lease.Runner.(R)
 	if !ok {
 		return loaded, &CapabilityError{Model: c.name, Capability: c.capability}
@@ -52,6 +57,13 @@ func encode[R any](ctx context.Context, p *Pipeline, m *registry.Model, c encode
 
 // require refuses a request for a capability m lacks, as /api/show lists m's capabilities. A model whose
 // files cannot be read is left for the load to report.
+//
+// Embedding is the one capability a model has without /api/show listing it: Ollama's /api/embed and
+// /api/embeddings schedule any model with no capability check (server/routes.go) and its llama.cpp runner
+// embeds with a generative model, while /api/show lists only "completion" for that model. So the embed
+// routes take a "completion" model too, and it is loaded before embedsLikeOllama decides, as Ollama's
+// runner does. A model that neither embeds nor generates, an ONNX classifier or reranker, which Ollama
+// could not have, is still refused here before anything loads.
 func (p *Pipeline) require(m *registry.Model, name, capability string) error {
 	f, err := p.facts.Of(m)
 	if err != nil {
@@ -60,7 +72,27 @@ func (p *Pipeline) require(m *registry.Model, name, capability string) error {
 	if f.FilesErr != nil || f.Has(model.Capability(capability)) {
 		return nil
 	}
+	if capability == CapabilityEmbedding && f.Has(model.CapabilityCompletion) {
+		return nil
+	}
 	return &CapabilityError{Model: name, Capability: capability}
+}
+
+// embedsLikeOllama refuses, with ErrEmbeddingsUnsupported, to embed with a generative model whose
+// architecture Ollama runs in its Go engine (ggml.KV.OllamaEngineRequired: qwen3, gemma3, gpt-oss, ...):
+// that runner embeds only with a model that pools, while Ollama's llama.cpp runner (every other
+// architecture) answers a generative model's last hidden state. The rule follows the architecture, not
+// which of hearth's engines loaded the model, so a text-only gemma3, which hearth runs with llama.cpp,
+// answers as with Ollama.
+func (p *Pipeline) embedsLikeOllama(m *registry.Model) error {
+	f, err := p.facts.Of(m)
+	if err != nil || f.GGUF == nil || f.Has(model.CapabilityEmbedding) {
+		return nil
+	}
+	if f.GGUF.OllamaEngineRequired() {
+		return ErrEmbeddingsUnsupported
+	}
+	return nil
 }
 
 // named fills in the model name of a CapabilityError raised by a runner.

@@ -18,6 +18,10 @@ var (
 	// room for a single token between the model's special tokens (Ollama's wording). It matches
 	// ErrBadRequest.
 	ErrTruncatedTooLong = &RequestError{Msg: "input after truncation exceeds maximum context length"}
+	// ErrEmbeddingsUnsupported is Ollama's answer when its Go engine's runner is asked to embed with a
+	// generative model (runner/ollamarunner embeds only with a model that pools); handlers answer 501 as
+	// Ollama's /api/embed does.
+	ErrEmbeddingsUnsupported = errors.New("this model does not support embeddings")
 	// ErrUnsupportedModel is a model no configured backend can run.
 	ErrUnsupportedModel = errors.New("no engine can run this model")
 	// ErrLoadTimeout is a model load that ran past OLLAMA_LOAD_TIMEOUT; it comes wrapped in a *LoadError.

@@ -47,11 +47,9 @@ func (p *Pipeline) Generate(ctx context.Context, m *registry.Model, req *api.Gen
 	if req.Think, err = defaultThink(facts, req.Think, req.Model); err != nil {
 		return err
 	}
-	// hearth's own checks, after Ollama's: images need a vision model (Ollama ignores them), and the format
-	// must be one a grammar can be made of (Ollama finds out in its runner).
-	if len(req.Images) > 0 && !facts.Has(model.CapabilityVision) {
-		return badRequest("%q does not support images: it has no vision projector", req.Model)
-	}
+	// hearth's own check, after Ollama's: the format must be one a grammar can be made of (Ollama finds out
+	// in its runner). Images for a model without vision are no error: the prompt tags them and the model
+	// reads the tags as text, as with Ollama (chatPrompt).
 	format, err := CheckFormat(req.Format)
 	if err != nil {
 		return err
@@ -188,7 +186,7 @@ func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, r
 		values.Think, values.ThinkLevel, values.IsThinkSet = req.Think.Bool(), req.Think.String(), true
 	}
 	if values.Messages != nil && req.Template == "" {
-		p, err := chatPrompt(m, tmpl, gen.Tokenize, numCtx, values.Messages, nil, req.Think, truncate)
+		p, _, err := chatPrompt(m, tmpl, gen.Tokenize, numCtx, values.Messages, nil, req.Think, truncate)
 		if err != nil {
 			return "", err
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -92,9 +93,20 @@ func renderPrompt(m *registry.Model, tmpl *template.Template, msgs []api.Message
 	return b.String(), nil
 }
 
+// imageTokens is what Ollama counts an image as when it fits a chat into the context of a model with a
+// projector layer (server/prompt.go: a CLIP image is 768 embeddings).
+const imageTokens = 768
+
 // chatPrompt renders msgs, dropping whole messages from the front (system messages kept, the last message
-// always kept) until the prompt fits numCtx when truncate is on — Ollama's server/prompt.go.
-func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string) ([]int, error), numCtx int, msgs []api.Message, tools []api.Tool, think *api.ThinkValue, truncate bool) (string, error) {
+// always kept) until the prompt fits numCtx when truncate is on, then marks the images of the kept
+// messages — Ollama's server/prompt.go. It returns the prompt and the number of images kept.
+//
+// Each image becomes an [img-N] tag in its message's text, numbered from 0 over the kept messages: in place
+// of the text's first "[img]", else in front of it. Ollama does this for every model rendered by template,
+// vision or not; its runners turn the tags into image embeddings only for a vision model, so a text-only
+// model reads the tag as plain text and the image itself is ignored. A model with a renderer gets no tags
+// (the renderer places images itself).
+func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string) ([]int, error), numCtx int, msgs []api.Message, tools []api.Tool, think *api.ThinkValue, truncate bool) (string, int, error) {
 	var system []api.Message
 	last := len(msgs) - 1
 	cur := 0
@@ -105,24 +117,66 @@ func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string
 				system = append(system, msgs[j])
 			}
 		}
+		cur = i
 		if !truncate {
-			cur = i
 			break
 		}
 		p, err := renderPrompt(m, tmpl, append(slices.Clone(system), msgs[i:]...), tools, think)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		toks, err := tokenize(p)
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
-		if len(toks) <= numCtx || i == last {
-			// Ollama renders the kept messages once more; the result is this one.
-			return p, nil
+		n := len(toks)
+		if len(m.ProjectorPaths) > 0 {
+			n += imageTokens * countImages(msgs[i:])
+		}
+		if n <= numCtx || i == last {
+			if countImages(msgs[i:]) == 0 {
+				// Ollama renders the kept messages once more; without images to tag the result is this one.
+				return p, 0, nil
+			}
+			break
 		}
 	}
-	return renderPrompt(m, tmpl, append(slices.Clone(system), msgs[cur:]...), tools, think)
+	kept, images := tagImages(m, msgs[cur:])
+	p, err := renderPrompt(m, tmpl, append(slices.Clone(system), kept...), tools, think)
+	return p, images, err
+}
+
+// countImages is the number of images in msgs.
+func countImages(msgs []api.Message) int {
+	n := 0
+	for _, msg := range msgs {
+		n += len(msg.Images)
+	}
+	return n
+}
+
+// tagImages returns a copy of msgs whose images are marked in their text as chatPrompt describes, and the
+// number of images.
+func tagImages(m *registry.Model, msgs []api.Message) ([]api.Message, int) {
+	out := slices.Clone(msgs)
+	id := 0
+	for i := range out {
+		var prefix string
+		text := out[i].Content
+		for range out[i].Images {
+			if m.Config.Renderer == "" {
+				tag := fmt.Sprintf("[img-%d]", id)
+				if strings.Contains(text, "[img]") {
+					text = strings.Replace(text, "[img]", tag, 1)
+				} else {
+					prefix += tag
+				}
+			}
+			id++
+		}
+		out[i].Content = prefix + text
+	}
+	return out, id
 }
 
 // filterThinkTags strips <think> blocks from earlier assistant turns of qwen3 and deepseek-r1, as Ollama

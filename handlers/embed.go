@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/ollama/ollama/api"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/registry"
 )
 
@@ -68,7 +69,11 @@ func (s *server) embeddings(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.embedder.Embeddings(r.Context(), m, &req)
 	if err != nil {
-		writeError(w, engineErrorStatus(err), err.Error())
+		status := engineErrorStatus(err)
+		if errors.Is(err, engine.ErrEmbeddingsUnsupported) {
+			status = http.StatusInternalServerError // Ollama's legacy route answers a runner's refusal with 500
+		}
+		writeError(w, status, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -149,7 +149,6 @@ func TestEncoderErrors(t *testing.T) {
 		{"no model", "/api/embed", `{"input":"a"}`, 404, "model '' not found"},
 		{"too long, truncate off", "/api/embed", `{"model":"minilm","input":"` + long + `","truncate":false}`, 400, "the input length exceeds the context length"},
 		{"classifier asked to embed", "/api/embed", `{"model":"cls","input":"a"}`, 400, `"cls" does not support embedding`},
-		{"generator asked to embed", "/api/embed", `{"model":"tiny","input":"a"}`, 400, `"tiny" does not support embedding`},
 		{"legacy, no model", "/api/embeddings", `{"prompt":"a"}`, 400, "model is required"},
 		{"legacy, classifier", "/api/embeddings", `{"model":"cls","prompt":"a"}`, 400, `"cls" does not support embedding`},
 		{"embedder asked to classify", "/api/classify", `{"model":"minilm","input":"a"}`, 400, `"minilm" does not support classification`},

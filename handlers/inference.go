@@ -161,6 +161,8 @@ func engineErrorStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.Is(err, engine.ErrServerBusy):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, engine.ErrEmbeddingsUnsupported):
+		return http.StatusNotImplemented
 	case errors.Is(err, context.Canceled):
 		return 499
 	case errors.Is(err, registry.ErrNotFound):

@@ -52,6 +52,20 @@ const checks = {
     const r = await ollama.embed({ model: 'hearth/bert-embed', input: 'one input', dimensions: 64 });
     if (r.embeddings.length !== 1 || r.embeddings[0].length !== 64) throw new Error(`shape ${r.embeddings[0]?.length}`);
   },
+  async embedChatModel() {
+    // LangChain's OllamaEmbeddings and ollama-js's embed with a chat model: Ollama answers vectors.
+    const r = await ollama.embed({ model: 'hearth/tiny-llama', input: ['first', 'second'] });
+    if (r.embeddings.length !== 2 || r.embeddings[0].length === 0) throw new Error(`shape ${r.embeddings.length}x${r.embeddings[0]?.length}`);
+    const norm = Math.sqrt(r.embeddings[0].reduce((s, x) => s + x * x, 0));
+    if (Math.abs(norm - 1) > 1e-3) throw new Error(`norm ${norm}`);
+    if (r.embeddings[0].every((x, i) => Math.abs(x - r.embeddings[1][i]) < 1e-6)) throw new Error('same vector for different inputs');
+  },
+  async chatImageOnTextModel() {
+    // A 1x1 PNG to a model without vision: ignored, as by Ollama, and the text is answered.
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const r = await ollama.chat({ model: 'hearth/tiny-llama', messages: [{ role: 'user', content: 'hi', images: [png] }], options: short });
+    if (r.message.role !== 'assistant' || !r.done || !(r.eval_count > 0)) throw new Error(JSON.stringify(r).slice(0, 300));
+  },
   async embeddingsLegacy() {
     const r = await ollama.embeddings({ model: 'hearth/minilm-onnx', prompt: 'legacy' });
     if (r.embedding.length !== 384) throw new Error(`length ${r.embedding.length}`);

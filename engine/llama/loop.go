@@ -137,6 +137,10 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		if len(seq.pending) > 0 {
 			continue // still prefilling
 		}
+		if seq.vec != nil {
+			r.embedded(seq)
+			continue
+		}
 		r.sample(seq)
 	}
 	r.compact()

@@ -2,6 +2,7 @@ package llama
 
 import (
 	"context"
+	"fmt"
 
 	llamacpp "github.com/ollama/ollama/llama"
 
@@ -29,7 +30,27 @@ type sequence struct {
 
 	out     *stream.Output
 	metrics decode.Metrics
+
+	// vec is set for an Embed sequence instead of out and sampler: it receives the vector of the last
+	// prompt token, or why the sequence ended without one (buffered: one send, which never blocks the loop).
+	vec chan embedResult
 }
 
-// finish sends the held output and the final chunk with reason (or err) and its metrics.
-func (s *sequence) finish(reason string, err error) { s.out.Finish(s.metrics.Final(reason, err)) }
+// embedResult is what an Embed sequence ends with.
+type embedResult struct {
+	vec []float32
+	err error
+}
+
+// finish sends the held output and the final chunk with reason (or err) and its metrics; an Embed
+// sequence, which ends here only without its vector, gets err.
+func (s *sequence) finish(reason string, err error) {
+	if s.vec != nil {
+		if err == nil {
+			err = fmt.Errorf("the sequence ended (%s) before its last token was evaluated", reason)
+		}
+		s.vec <- embedResult{err: err}
+		return
+	}
+	s.out.Finish(s.metrics.Final(reason, err))
+}

@@ -36,6 +36,9 @@ const weatherCallSchema = {
 const user = [{ role: 'user', content: 'Hello there' }];
 const otherUser = [{ role: 'user', content: 'Once upon a time' }];
 
+// onePixelPNG is a valid 1x1 PNG, base64-encoded: an image for the models without vision.
+const onePixelPNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
 function assert(cond, msg) {
   if (!cond) throw new Error(msg);
 }
@@ -158,6 +161,26 @@ const checks = {
     return `${buf.length} bytes`;
   },
 
+  async 'openai embeddings with a chat model'() {
+    // Ollama embeds with a chat model (its last token's hidden state); so does hearth.
+    const r = await oai.embeddings.create({ model: 'tiny', input: ['red apple', 'blue sky'], encoding_format: 'float' });
+    assert(r.data.length === 2 && r.data[0].embedding.length > 0 && r.usage.prompt_tokens > 0, JSON.stringify(r).slice(0, 300));
+    const norm = Math.sqrt(r.data[0].embedding.reduce((s, x) => s + x * x, 0));
+    assert(Math.abs(norm - 1) < 1e-3, `norm ${norm}`);
+    assert(r.data[0].embedding.some((x, i) => Math.abs(x - r.data[1].embedding[i]) > 1e-4), 'same vector for different inputs');
+    return `${r.data[0].embedding.length} floats`;
+  },
+
+  async 'openai chat with an image on a text model'() {
+    // The image is ignored, as by Ollama; the text is answered.
+    const r = await oai.chat.completions.create({
+      model: 'tiny', max_tokens: 4, seed: 42,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,' + onePixelPNG } }] }],
+    });
+    assert(r.choices[0].message.role === 'assistant' && r.usage.completion_tokens > 0, JSON.stringify(r).slice(0, 300));
+    return r.choices[0].finish_reason;
+  },
+
   async 'openai completions'() {
     const r = await oai.completions.create({ model: 'tiny', prompt: 'Once upon', max_tokens: 6, seed: 42 });
     assert(r.object === 'text_completion' && r.choices[0].finish_reason === 'length' && r.usage.completion_tokens === 6, JSON.stringify(r));
@@ -217,6 +240,15 @@ const checks = {
     assert(r.type === 'message' && r.role === 'assistant' && r.content[0].type === 'text' && r.stop_reason === 'max_tokens', JSON.stringify(r));
     assert(r.usage.output_tokens === 8 && r.usage.input_tokens > 0, JSON.stringify(r.usage));
     return r.content[0].text;
+  },
+
+  async 'anthropic image on a text model'() {
+    const r = await ant.messages.create({
+      model: 'tiny', max_tokens: 4, temperature: 0,
+      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: onePixelPNG } }, { type: 'text', text: 'What is this?' }] }],
+    });
+    assert(r.type === 'message' && r.usage.output_tokens > 0, JSON.stringify(r).slice(0, 300));
+    return r.stop_reason;
   },
 
   async 'anthropic messages stream'() {
