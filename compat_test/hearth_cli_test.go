@@ -39,6 +39,25 @@ func TestHearthAsOllamaRunsModels(t *testing.T) {
 	cliRunsModels(t, hearthAsOllama(t))
 }
 
+// TestHearthAsOllamaServes starts `ollama serve` with ollama a link to hearth, as a service or script that
+// starts Ollama by name would: it is hearth's server, and it stops cleanly on SIGTERM.
+func TestHearthAsOllamaServes(t *testing.T) {
+	addr := freeAddr(t)
+	serve := exec.Command(hearthAsOllama(t), "serve")
+	serve.Env = append(os.Environ(), "OLLAMA_HOST="+addr, "OLLAMA_MODELS="+t.TempDir(), "HEARTH_DEFAULT_MODELS=false")
+	p := &hearthProcess{URL: "http://" + addr, cmd: serve, exited: make(chan error, 1)}
+	startProcess(t, p)
+	if code, body := get(t, p.URL+"/api/version"); code != http.StatusOK || !strings.Contains(body, `"0.17.4"`) {
+		t.Errorf("/api/version: %d %s", code, body)
+	}
+	if !strings.Contains(p.Log(), "hearth is listening") {
+		t.Errorf("ollama serve did not start hearth's server:\n%s", p.Log())
+	}
+	if err := p.Stop(); err != nil {
+		t.Errorf("ollama serve after SIGTERM: %v", err)
+	}
+}
+
 // TestHearthCLIOutputIsOllamas runs the same command lines with the reference ollama CLI, with hearth, and
 // with hearth called ollama, against one server, and requires the same exit code, stdout and stderr:
 // show and its flags, the errors, ps; and, called ollama, the very same help.
