@@ -32,12 +32,20 @@ var ownCommands = map[string]bool{
 
 // isOllamaCommandLine reports whether argv goes to Ollama's CLI: under the name ollama always, under any
 // other name when the first argument is not one of hearth's own commands. A bare `hearth` still serves,
-// as it always has (the container image and the systemd unit start it that way).
+// as it always has (the container image and the systemd unit start it that way), and `hearth serve` with
+// arguments (`serve --help`) is Ollama's serve, which runs the same server. The probe child is hearth's
+// under any name: the server starts it from its own executable, which may have been copied to ollama.
 func isOllamaCommandLine(argv []string) bool {
+	if len(argv) > 1 && argv[1] == llama.ProbeCommand {
+		return false
+	}
 	if len(argv) == 0 {
 		return false
 	}
 	if strings.TrimSuffix(filepath.Base(argv[0]), ".exe") == ollamaName {
+		return true
+	}
+	if len(argv) > 2 && argv[1] == "serve" {
 		return true
 	}
 	return len(argv) > 1 && !ownCommands[argv[1]]

@@ -20,6 +20,8 @@ func TestCommandLineDispatch(t *testing.T) {
 		{[]string{"/usr/bin/ollama"}, true},
 		{[]string{"ollama", "serve"}, true},
 		{[]string{"ollama", "models"}, true},
+		{[]string{"hearth", "serve", "--help"}, true},
+		{[]string{"/usr/bin/ollama", "internal-probe-load", "x"}, false},
 	} {
 		if got := isOllamaCommandLine(tc.argv); got != tc.ollama {
 			t.Errorf("isOllamaCommandLine(%q) = %v, want %v", tc.argv, got, tc.ollama)
