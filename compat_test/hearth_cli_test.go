@@ -117,8 +117,8 @@ func TestHearthCLIOutputIsOllamas(t *testing.T) {
 }
 
 // TestHearthCLIInteractiveSession runs `hearth run` on a real pseudo-terminal as a user would: the prompt,
-// a message answered as the same message is answered non-interactively, /show info, and /bye, which ends
-// the session with status 0.
+// a message answered as the same message is answered non-interactively, /show info, a """ multi-line
+// message, /set, /save, /clear, /load, and /bye, which ends the session with status 0.
 func TestHearthCLIInteractiveSession(t *testing.T) {
 	gguf, err := models.Ensure(context.Background(), "", "tiny-llama")
 	if err != nil {
@@ -147,10 +147,29 @@ func TestHearthCLIInteractiveSession(t *testing.T) {
 	term.Type("/show info\r")
 	screen = term.WaitFor(">>> ", 3)
 	wants(t, "/show info", screen, "Model", "architecture", "llama", "context length", "Capabilities", "completion")
+
+	// The rest of the session's commands: a multi-line message, /set, /save (a create on the server with
+	// the session's messages), /clear and /load.
+	term.Type("\"\"\"first line\rsecond line\r\"\"\"\r")
+	term.WaitFor(">>> ", 4)
+	term.Type("/set parameter num_predict 4\r")
+	term.WaitFor("Set parameter 'num_predict' to '4'", 1)
+	term.Type("/set system You are terse.\r")
+	term.WaitFor("Set system message.", 1)
+	term.Type("/save saved\r")
+	term.WaitFor("Created new model 'saved'", 1)
+	term.Type("/clear\r")
+	term.WaitFor("Cleared session context", 1)
+	term.Type("/load saved\r")
+	term.WaitFor("Loading model 'saved'", 1)
+	term.WaitFor(">>> ", 9)
 	term.Type("/bye\r")
 	if code := term.Wait(); code != 0 {
 		t.Errorf("/bye: exit %d", code)
 	}
+	stdout, _ := c.ok("show", "saved", "--modelfile")
+	wants(t, "the model /save created", stdout, "SYSTEM You are terse.", "PARAMETER num_predict 4",
+		"MESSAGE user hello", "MESSAGE user \"first line\nsecond line")
 }
 
 // TestMakeInstallServes runs `make install` into a staging folder (DESTDIR) and starts the installed
