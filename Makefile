@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: all bootstrap build run test bench bench-tools bench-go models vet fmt clean
+.PHONY: all bootstrap build install install-systemd run test bench bench-tools bench-go models vet fmt clean
 
 all: build
 
@@ -15,6 +15,36 @@ build: bootstrap
 	$(ENV) go build -trimpath -o bin/hearth ./cmd/hearth
 	@# The release layout: bin/hearth finds its CPU backends in ../lib/ollama.
 	@$(ENV) mkdir -p lib && rm -rf lib/ollama && cp -r "$$HEARTH_CACHE/lib/ollama" lib/ollama && cp "$$HEARTH_CACHE/lib/libonnxruntime.so" lib/
+
+# Install the release layout under $(DESTDIR)$(PREFIX): bin/hearth, and beside it lib/ollama (the ggml CPU
+# backends) and lib/libonnxruntime.so, which bin/hearth finds through its own path (../lib). That is where
+# Ollama's installer puts its binary and backends, so on a machine that had Ollama, hearth takes its place.
+# OLLAMA_LINK=1 also installs bin/ollama -> hearth: scripts calling `ollama ...` then run hearth's CLI.
+PREFIX ?= /usr/local
+DESTDIR ?=
+OLLAMA_LINK ?=
+install: build
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/lib/ollama"
+	install -m 755 bin/hearth "$(DESTDIR)$(PREFIX)/bin/hearth"
+	cp -a lib/ollama/. "$(DESTDIR)$(PREFIX)/lib/ollama/"
+	install -m 644 lib/libonnxruntime.so "$(DESTDIR)$(PREFIX)/lib/libonnxruntime.so"
+	$(if $(OLLAMA_LINK),ln -sf hearth "$(DESTDIR)$(PREFIX)/bin/ollama")
+
+# The optional system service (dist/systemd/hearth.service.in), as Ollama's installer sets one up: the unit
+# under $(SYSTEMDDIR), and, when installing onto this machine (no DESTDIR), the hearth system user with its
+# home $(STATEDIR) holding the model store, then systemd reloaded. `systemctl enable --now hearth` starts it.
+SYSTEMDDIR ?= /etc/systemd/system
+STATEDIR ?= /var/lib/hearth
+install-systemd:
+	install -d "$(DESTDIR)$(SYSTEMDDIR)"
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@STATEDIR@|$(STATEDIR)|g' dist/systemd/hearth.service.in \
+		> "$(DESTDIR)$(SYSTEMDDIR)/hearth.service"
+	chmod 644 "$(DESTDIR)$(SYSTEMDDIR)/hearth.service"
+	@if [ -z "$(DESTDIR)" ]; then \
+		id hearth >/dev/null 2>&1 || useradd -r -s /bin/false -U -m -d "$(STATEDIR)" hearth; \
+		install -d -o hearth -g hearth "$(STATEDIR)"; \
+		if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
 
 # Serve on OLLAMA_HOST (default 127.0.0.1:11434) with the generated default models registered.
 run: build

@@ -102,6 +102,15 @@ func startHearth(t testing.TB, env ...string) *hearthProcess {
 	)
 	cmd.Env = append(cmd.Env, env...)
 	p := &hearthProcess{URL: "http://" + addr, cmd: cmd, exited: make(chan error, 1)}
+	startProcess(t, p)
+	return p
+}
+
+// startProcess starts p's server command, collects its log, stops it when the test ends, and waits until
+// it answers at p.URL.
+func startProcess(t testing.TB, p *hearthProcess) {
+	t.Helper()
+	cmd := p.cmd
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -140,13 +149,13 @@ func startHearth(t testing.TB, env ...string) *hearthProcess {
 		resp, err := http.Head(p.URL + "/")
 		if err == nil {
 			resp.Body.Close()
-			return p
+			return
 		}
 		select {
 		case err := <-p.exited:
 			t.Fatalf("hearth exited before answering: %v\n%s", err, p.Log())
 		case <-ctx.Done():
-			t.Fatalf("hearth did not answer on %s within 60s\n%s", addr, p.Log())
+			t.Fatalf("hearth did not answer on %s within 60s\n%s", p.URL, p.Log())
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

@@ -80,7 +80,11 @@ func wants(t testing.TB, what, out string, pieces ...string) {
 // TestOllamaCLIManagesModels drives a real `hearth serve` with the real ollama CLI: create from a GGUF Modelfile,
 // list, show, cp, push to and pull from a real registry, rm, and the errors it prints.
 func TestOllamaCLIManagesModels(t *testing.T) {
-	bin := ollamaCLI(t)
+	cliManagesModels(t, ollamaCLI(t))
+}
+
+// cliManagesModels is TestOllamaCLIManagesModels with the CLI binary bin: the reference ollama, or hearth.
+func cliManagesModels(t *testing.T, bin string) {
 	gguf, err := models.Ensure(context.Background(), "", "tiny-llama")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,11 @@ import (
 // TestOllamaCLIRunsModels drives a real `hearth serve` with the real ollama CLI's inference commands: run
 // with a prompt argument, with piped stdin and with --verbose timings, ps, and stop.
 func TestOllamaCLIRunsModels(t *testing.T) {
-	bin := ollamaCLI(t)
+	cliRunsModels(t, ollamaCLI(t))
+}
+
+// cliRunsModels is TestOllamaCLIRunsModels with the CLI binary bin: the reference ollama, or hearth.
+func cliRunsModels(t *testing.T, bin string) {
 	p := startHearth(t, "HEARTH_DEFAULT_MODELS=true")
 	waitForDefaultModels(t, p.URL, []string{"hearth/tiny-llama:latest"})
 	c := cli{t: t, bin: bin, host: strings.TrimPrefix(p.URL, "http://"), home: t.TempDir()}

@@ -24,7 +24,7 @@ type readmeExample struct {
 
 // readmeExamples returns the commands of the shell blocks from the README's "Try it" section to its end
 // (the section says every example below it is run): curl commands (a quoted body may span lines) and
-// `OLLAMA_HOST=... ollama` commands. A sample answer is a comment starting with "# {" right under a
+// `OLLAMA_HOST=... ollama` and `OLLAMA_HOST=... hearth` commands. A sample answer is a comment starting with "# {" right under a
 // command, continued by comments indented further ("#  ..."). Any other command fails the test: it would
 // be an example nobody runs.
 func readmeExamples(t *testing.T) []readmeExample {
@@ -245,7 +245,7 @@ func waitForDefaultModels(t *testing.T, url string, want []string) {
 // with the default models, so the README never promises what hearth does not do: each curl command must
 // succeed, answers printed under a command must have the answer's shape, and classify and rerank answers
 // must be what the README says they are. The `ollama` CLI examples run with the reference CLI when it is
-// built.
+// built, the `hearth` ones with hearth's own CLI.
 func TestReadmeExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
@@ -261,6 +261,11 @@ func TestReadmeExamples(t *testing.T) {
 		t.Run(strings.SplitN(ex.cmd, " -d", 2)[0], func(t *testing.T) {
 			if rest, ok := strings.CutPrefix(ex.cmd, "OLLAMA_HOST=127.0.0.1:11434 ollama "); ok {
 				stdout, _ := cli{t: t, bin: ollamaCLI(t), host: host, home: t.TempDir()}.ok(strings.Fields(rest)...)
+				wants(t, ex.cmd, stdout, "NAME", "hearth/tiny-llama:latest")
+				return
+			}
+			if rest, ok := strings.CutPrefix(ex.cmd, "OLLAMA_HOST=127.0.0.1:11434 hearth "); ok {
+				stdout, _ := cli{t: t, bin: hearthBinary(t), host: host, home: t.TempDir()}.ok(strings.Fields(rest)...)
 				wants(t, ex.cmd, stdout, "NAME", "hearth/tiny-llama:latest")
 				return
 			}

@@ -16,12 +16,16 @@ func (s *Scheduler) Loaded() []api.ProcessModelResponse {
 	out := []api.ProcessModelResponse{}
 	for _, lm := range s.loaded {
 		m := lm.model
+		details := m.Details()
+		// Ollama's /api/ps builds the details from the model's config alone (server/routes.go PsHandler),
+		// so parent_model is always empty there; /api/show is where a client reads it.
+		details.ParentModel = ""
 		r := api.ProcessModelResponse{
 			Name:          m.ShortName,
 			Model:         m.ShortName,
 			Size:          lm.estimate.Total(),
 			Digest:        m.Digest,
-			Details:       m.Details(),
+			Details:       details,
 			ExpiresAt:     lm.expiresAt,
 			ContextLength: lm.cfg.NumCtx,
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/hearthlink/hearth/models/internal/onnx"
 )
 
 // onnxBERTShape is the size of a BERT encoder, in Hugging Face config.json terms. Labels, when set, puts a

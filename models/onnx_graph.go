@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/advancedclimatesystems/gonnx/onnx"
+	"github.com/hearthlink/hearth/models/internal/onnx"
 )
 
 // The ONNX files are written for opset 12 and IR version 7, as torch.onnx.export writes BERT at

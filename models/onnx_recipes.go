@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/hearthlink/hearth/onnxspec"
 )
 
@@ -130,10 +128,7 @@ func generateONNXBERT(ctx context.Context, dst string, r onnxBERTRecipe, seed in
 	if err != nil {
 		return err
 	}
-	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(model)
-	if err != nil {
-		return fmt.Errorf("models: encoding model.onnx: %w", err)
-	}
+	data := model.Marshal()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

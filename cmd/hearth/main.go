@@ -1,10 +1,13 @@
 // Command hearth is a local inference server that speaks Ollama's API: GGUF models through llama.cpp
-// and ONNX models through ONNX Runtime, from one Ollama-compatible model store.
+// and ONNX models through ONNX Runtime, from one Ollama-compatible model store. It is Ollama's command
+// line too (cli.go): every command that is not hearth's own is Ollama's, against the server at OLLAMA_HOST,
+// and under the name ollama (a symlink) the binary is Ollama's CLI alone.
 //
 //	hearth serve                 run the server (configured by OLLAMA_* variables, as Ollama is)
 //	hearth models list           list the generated test-model recipes
 //	hearth models generate ...   write generated models to a folder
 //	hearth version               print hearth's version
+//	hearth run|pull|list|...     Ollama's CLI (hearth help lists its commands)
 package main
 
 import (
@@ -21,6 +24,10 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	if isOllamaCommandLine(os.Args) {
+		ollamaCLI(os.Args)
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
@@ -42,13 +49,13 @@ func run(ctx context.Context, args []string) error {
 	case llama.ProbeCommand: // hidden: the child process in which serve tries a new model file first
 		os.Exit(llama.ProbeMain(ctx, args, probeLoaders))
 		return nil
-	case "version", "--version", "-v":
-		fmt.Println("hearth", version)
-		return nil
-	case "help", "--help", "-h":
-		fmt.Println("usage: hearth [serve | models list | models generate [-out DIR] [NAME...] | version]")
+	case "version":
+		printVersion()
 		return nil
 	default:
 		return fmt.Errorf("unknown command %q (try `hearth help`)", cmd)
 	}
 }
+
+// printVersion prints hearth's own version (`hearth --version` is Ollama's, which asks the server).
+func printVersion() { fmt.Println("hearth", version) }

@@ -4,10 +4,10 @@
 // GGUFs of the architectures only Ollama's Go engine runs (olmo3, ...), whose names and layouts llama.cpp's
 // tools never write.
 //
-// It is apart from package models because the two cannot share a binary: Ollama's converter and the ONNX
-// writer of package models (gonnx) each link a copy of the same generated protobuf messages
-// (github.com/pdevine/tensor and gorgonia.org/tensor), and github.com/golang/protobuf panics at start-up on
-// the second registration of an enum, whatever GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. So this package
+// It is apart from package models because the two cannot share a test binary: Ollama's converter and the
+// ONNX tests of package models (gonnx, which read the written graphs back) each link a copy of the same
+// generated protobuf messages (github.com/pdevine/tensor and gorgonia.org/tensor), and
+// github.com/golang/protobuf panics at start-up on the second registration of an enum, whatever GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. So this package
 // imports nothing of package models and repeats the few lines it needs: the cache folder, the npm folder,
 // the seeded weights.
 package hfmodels
