@@ -27,8 +27,9 @@ func (s *server) pushModel(w http.ResponseWriter, r *http.Request) {
 	serveStream(w, r, streamOptions[api.ProgressResponse]{Stream: req.Stream, Status: storeErrorStatus},
 		func(ctx context.Context, emit func(api.ProgressResponse) error) error {
 			return s.store.Push(ctx, name, registry.TransferOptions{
-				Insecure: req.Insecure,
-				Progress: func(p api.ProgressResponse) { _ = emit(p) },
+				Insecure:        req.Insecure,
+				Progress:        func(p api.ProgressResponse) { _ = emit(p) },
+				ResponseTimeout: s.registryTimeout,
 			})
 		})
 }

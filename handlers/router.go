@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -34,6 +35,9 @@ type Options struct {
 	// Facts answers what each model is and does for /api/show and the Anthropic route; give it the one
 	// the Engine uses. nil makes one over Store.
 	Facts *modelfacts.Cache
+	// RegistryTimeout is how long a registry has to start answering each request of a pull or push
+	// before it is answered with 504; 0 is registry.TransferOptions' default.
+	RegistryTimeout time.Duration
 }
 
 // Engine is everything the inference routes ask of the engine.
@@ -53,6 +57,8 @@ type server struct {
 	log   *slog.Logger
 	store *registry.Store
 	facts *modelfacts.Cache
+	// registryTimeout is Options.RegistryTimeout.
+	registryTimeout time.Duration
 
 	// What the inference routes use, nil when the server has no engine.
 	completer  completer
@@ -68,7 +74,7 @@ func New(opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{log: log, store: opts.Store, facts: opts.Facts}
+	s := &server{log: log, store: opts.Store, facts: opts.Facts, registryTimeout: opts.RegistryTimeout}
 	if opts.Engine != nil {
 		s.completer, s.embedder, s.classifier, s.reranker = opts.Engine, opts.Engine, opts.Engine, opts.Engine
 	}
