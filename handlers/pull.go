@@ -27,10 +27,13 @@ func (s *server) pullModel(w http.ResponseWriter, r *http.Request) {
 	}
 	serveStream(w, r, streamOptions[api.ProgressResponse]{Stream: req.Stream, Status: storeErrorStatus},
 		func(ctx context.Context, emit func(api.ProgressResponse) error) error {
-			return s.store.Pull(ctx, name, registry.TransferOptions{
-				Insecure:        req.Insecure,
-				Progress:        func(p api.ProgressResponse) { _ = emit(p) },
-				ResponseTimeout: s.registryTimeout,
-			})
+			opts := s.transferOptions(req.Insecure)
+			opts.Progress = func(p api.ProgressResponse) { _ = emit(p) }
+			return s.store.Pull(ctx, name, opts)
 		})
+}
+
+// transferOptions are the settings of a pull or push this server makes.
+func (s *server) transferOptions(insecure bool) registry.TransferOptions {
+	return registry.TransferOptions{Insecure: insecure, Client: s.registryClient, ResponseTimeout: s.registryTimeout}
 }
