@@ -141,6 +141,7 @@ func TestPullErrorsByCause(t *testing.T) {
 		want   string
 	}{
 		{"http without insecure", "http://" + closedPort(t) + "/x/y:z", http.StatusBadRequest, "insecure protocol http"},
+		{"host no URL can hold", "71:1.1:1/x/y", http.StatusBadRequest, "not a registry address"},
 		{"refused", closedPort(t) + "/x/y:z", http.StatusBadGateway, "connection refused"},
 		{"unresolvable", "registry.hearth-test.invalid/x/y:z", http.StatusBadGateway, "registry.hearth-test.invalid"},
 		{"silent", silentRegistry(t) + "/x/y:z", http.StatusGatewayTimeout, "did not answer"},

@@ -143,6 +143,10 @@ func newRemote(n model.Name, opts *TransferOptions) (*remote, error) {
 	if opts.Insecure {
 		base.Scheme = "http"
 	}
+	// A name's host part may hold what no URL can ("71:1.1:1", found by fuzzing): the request's mistake.
+	if _, err := url.Parse(base.String()); err != nil {
+		return nil, fmt.Errorf("%w: %q is not a registry address: %v", ErrInvalidName, n.Host, err)
+	}
 	client := opts.Client
 	if client == nil {
 		client = &http.Client{}
