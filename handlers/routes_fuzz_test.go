@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -157,4 +158,75 @@ func FuzzRoutes(f *testing.F) {
 			t.Fatalf("%s %s %q answered %d without an error: %q", r.method, r.path, body, code, answer)
 		}
 	})
+}
+
+// fuzzValueRoutes are request templates whose S, N and R stand for a fuzzed string, number and JSON
+// value, so that the fuzzer explores the values of well-formed requests (options, formats, schemas,
+// messages, names) rather than their syntax.
+var fuzzValueRoutes = []fuzzRoute{
+	{"POST", "/api/generate", `{"model":"m","prompt":S,"system":S,"suffix":S,"raw":R,"format":R,"images":[S],"options":{"num_ctx":N,"temperature":N,"num_predict":N,"top_k":N,"stop":[S]},"keep_alive":R,"think":R,"stream":false}`, false},
+	{"POST", "/api/chat", `{"model":"m","messages":[{"role":S,"content":S,"images":[S],"tool_calls":R,"thinking":S}],"tools":R,"format":R,"options":R,"keep_alive":N,"think":R,"logprobs":R,"top_logprobs":N}`, false},
+	{"POST", "/api/embed", `{"model":"e","input":R,"truncate":R,"dimensions":N,"options":R,"keep_alive":R}`, false},
+	{"POST", "/api/embeddings", `{"model":"e","prompt":S,"options":R}`, false},
+	{"POST", "/api/classify", `{"model":"e","input":R,"top_k":N}`, false},
+	{"POST", "/api/rerank", `{"model":"e","query":S,"documents":R,"top_n":N,"return_documents":R}`, false},
+	{"POST", "/api/show", `{"model":S,"verbose":R,"options":R}`, false},
+	{"POST", "/api/create", `{"model":"c","from":"m","template":S,"system":S,"parameters":R,"messages":R,"license":R,"quantize":S,"adapters":R,"info":R,"renderer":S,"parser":S,"requires":S,"stream":false}`, true},
+	{"POST", "/api/pull", `{"model":S,"insecure":true,"stream":false}`, true},
+	{"POST", "/api/copy", `{"source":"m","destination":S}`, false},
+	{"DELETE", "/api/delete", `{"model":S}`, false},
+	{"POST", "/v1/chat/completions", `{"model":"m","messages":[{"role":S,"content":R}],"max_tokens":N,"temperature":N,"response_format":R,"tools":R,"tool_choice":R,"stop":R,"stream":R,"reasoning_effort":S,"logprobs":R,"top_logprobs":N}`, false},
+	{"POST", "/v1/completions", `{"model":"m","prompt":R,"max_tokens":N,"stop":R,"suffix":S,"stream":R}`, false},
+	{"POST", "/v1/embeddings", `{"model":"e","input":R,"dimensions":N,"encoding_format":S}`, false},
+	{"POST", "/v1/responses", `{"model":"m","input":R,"instructions":S,"max_output_tokens":N,"tools":R,"text":R,"reasoning":R}`, false},
+	{"POST", "/v1/messages", `{"model":"m","max_tokens":N,"system":R,"messages":[{"role":S,"content":R}],"tools":R,"tool_choice":R,"thinking":R,"stop_sequences":R,"stream":false}`, false},
+}
+
+// FuzzRouteValues fills the templates of fuzzValueRoutes with fuzzed values and posts them to the real
+// handler, with FuzzRoutes' assertions. A name that would delete or replace the stored "m" or "e" is
+// skipped, so that every input still meets both models.
+//
+//	go test -run '^$' -fuzz FuzzRouteValues -fuzztime 60s ./handlers
+func FuzzRouteValues(f *testing.F) {
+	for i := range fuzzValueRoutes {
+		f.Add(uint8(i), "hi", 4.0, `null`)
+		f.Add(uint8(i), "", -1.0, `{"type":"object","properties":{"a":{"type":"string"}},"required":["a"]}`)
+		f.Add(uint8(i), "{{ .Prompt }}", 1e300, `[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"data:,"}}]`)
+		f.Add(uint8(i), "user", 0.5, `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`)
+		f.Add(uint8(i), "127.0.0.1:1/a/b", 0.0, `"5m"`)
+		f.Add(uint8(i), "q4_0", 2.0, `{"temperature":"hot","num_ctx":-5,"stop":7}`)
+		f.Add(uint8(i), "\x00\xff", 1.5, `[["a"],[1,2],{"k":1}]`)
+	}
+	h := newFuzzHandler(f)
+	f.Fuzz(func(t *testing.T, route uint8, s string, n float64, raw string) {
+		r := fuzzValueRoutes[int(route)%len(fuzzValueRoutes)]
+		if (r.path == "/api/delete" || r.path == "/api/copy") && storedModel(s) {
+			return
+		}
+		str, _ := json.Marshal(s)
+		num, err := json.Marshal(n)
+		if err != nil { // NaN and infinities are not JSON
+			num = []byte("0")
+		}
+		if !json.Valid([]byte(raw)) {
+			raw = "null"
+		}
+		body := strings.NewReplacer(":S", ":"+string(str), "[S]", "["+string(str)+"]",
+			":N", ":"+string(num), ":R", ":"+raw).Replace(r.seed)
+		code, answer := serve(h, r.method, r.path, []byte(body))
+		gateway := r.transfer && (code == http.StatusBadGateway || code == http.StatusGatewayTimeout)
+		if code >= 500 && !gateway {
+			t.Fatalf("%s %s %s answered %d: %s", r.method, r.path, body, code, answer)
+		}
+	})
+}
+
+// storedModel reports whether name names "m" or "e", the models every fuzzed request expects.
+func storedModel(name string) bool {
+	n, err := registry.ParseName(name)
+	if err != nil {
+		return false
+	}
+	short := strings.ToLower(n.DisplayShortest())
+	return short == "m:latest" || short == "e:latest"
 }
