@@ -69,13 +69,13 @@ type UpstreamError struct {
 	Err error
 }
 
-// Error names the registry and the cause, e.g. "cannot reach registry 127.0.0.1:1: dial tcp
+// Error names the registry and the cause, e.g. "connection to registry 127.0.0.1:1 failed: dial tcp
 // 127.0.0.1:1: connect: connection refused".
 func (e *UpstreamError) Error() string {
 	if e.Timeout {
 		return fmt.Sprintf("registry %s did not answer in time: %v", e.Host, e.Err)
 	}
-	return fmt.Sprintf("cannot reach registry %s: %v", e.Host, e.Err)
+	return fmt.Sprintf("connection to registry %s failed: %v", e.Host, e.Err)
 }
 
 // Unwrap returns the network error.
