@@ -23,6 +23,7 @@ func (s *server) createModel(w http.ResponseWriter, r *http.Request) {
 			return s.store.Create(ctx, req, registry.CreateOptions{
 				Progress: func(p api.ProgressResponse) { _ = emit(p) },
 				Quantize: quantize.GGUF,
+				Pull:     s.transferOptions(false),
 			})
 		})
 }

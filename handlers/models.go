@@ -80,17 +80,46 @@ func (s *server) deleteModel(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// storeErrorStatus is the status of a model store error: 400 for what the request got wrong, 404 for
-// a model (or a blob of it) that is not there, 500 for the rest.
+// storeErrorStatus is the status of a model store error, pulls and pushes included: 400 for what the
+// request got wrong, 404 for a model (or a blob of it) that is not there, here or on the registry; for a
+// registry's failure, the gateway statuses (502 unreachable or answering nonsense, 504 silent) or the
+// registry's own refusal (401, 403, 429); 500 for the rest, which is hearth's own failure.
 func storeErrorStatus(err error) int {
+	var remote *registry.RemoteError
 	switch {
-	case errors.Is(err, registry.ErrInvalidName), errors.Is(err, registry.ErrInvalidDigest),
+	// The registry's failures come first: a blob it sent that does not match its digest is a
+	// DigestMismatchError too, but no fault of the request.
+	case errors.Is(err, registry.ErrRegistryTimeout):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, registry.ErrUnreachable), errors.Is(err, registry.ErrBadRegistryAnswer):
+		return http.StatusBadGateway
+	case errors.Is(err, registry.ErrRemoteNotFound):
+		return http.StatusNotFound
+	case errors.As(err, &remote):
+		return remoteStatus(remote.StatusCode)
+	case errors.Is(err, registry.ErrInsecureProtocol),
+		errors.Is(err, registry.ErrInvalidName), errors.Is(err, registry.ErrInvalidDigest),
 		errors.Is(err, registry.ErrInvalidInput), errors.Is(err, registry.ErrDigestMismatch):
 		return http.StatusBadRequest
 	case errors.Is(err, registry.ErrNotFound), errors.Is(err, registry.ErrMissingBlob):
 		return http.StatusNotFound
 	default:
 		return http.StatusInternalServerError
+	}
+}
+
+// remoteStatus is what a client is answered when the registry answered code: the refusals that mean
+// the same to the client keep their status (no credentials, no access, not there, slow down); a
+// registry timing out is a gateway timeout; anything else the registry refused or failed at is a bad
+// gateway, with the registry's status and words in the message.
+func remoteStatus(code int) int {
+	switch code {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests:
+		return code
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusBadGateway
 	}
 }
 

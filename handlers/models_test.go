@@ -204,9 +204,9 @@ func TestCreateFrom(t *testing.T) {
 		t.Errorf("template not inherited: %q", show.Template)
 	}
 
-	// A `from` the store lacks is pulled first; an unreachable registry fails the create.
+	// A `from` the store lacks is pulled first; an unreachable registry fails the create with 502.
 	_, err := e.tryCreate(&api.CreateRequest{Model: "x", From: "127.0.0.1:1/library/absent", Stream: new(bool)})
-	if err == nil || !strings.Contains(err.Error(), "pull model manifest") {
+	if err == nil || !strings.Contains(err.Error(), "pull model manifest") || statusOf(err) != http.StatusBadGateway {
 		t.Errorf("create from an absent model: %v", err)
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // pullModel answers POST /api/pull: the store downloads the model from its registry, streaming
-// Ollama's progress ("pulling manifest", "pulling <digest>"..., "success").
+// Ollama's progress ("pulling manifest", "pulling <digest>"..., "success"). A failure is answered by
+// storeErrorStatus (400 for the request's mistake, 502/504 for a registry unreachable or silent, the
+// registry's 401/403/404), or once the stream has started, as its last line {"error": ...}.
 func (s *server) pullModel(w http.ResponseWriter, r *http.Request) {
 	var req api.PullRequest
 	if !decodeJSON(w, r, &req) {
@@ -25,9 +27,13 @@ func (s *server) pullModel(w http.ResponseWriter, r *http.Request) {
 	}
 	serveStream(w, r, streamOptions[api.ProgressResponse]{Stream: req.Stream, Status: storeErrorStatus},
 		func(ctx context.Context, emit func(api.ProgressResponse) error) error {
-			return s.store.Pull(ctx, name, registry.TransferOptions{
-				Insecure: req.Insecure,
-				Progress: func(p api.ProgressResponse) { _ = emit(p) },
-			})
+			opts := s.transferOptions(req.Insecure)
+			opts.Progress = func(p api.ProgressResponse) { _ = emit(p) }
+			return s.store.Pull(ctx, name, opts)
 		})
+}
+
+// transferOptions are the settings of a pull or push this server makes.
+func (s *server) transferOptions(insecure bool) registry.TransferOptions {
+	return registry.TransferOptions{Insecure: insecure, Client: s.registryClient, ResponseTimeout: s.registryTimeout}
 }

@@ -6,8 +6,6 @@ import (
 	"net/http"
 
 	"github.com/ollama/ollama/api"
-
-	"github.com/hearthlink/hearth/registry"
 )
 
 // pushModel answers POST /api/push: the store uploads the model to the registry its name names,
@@ -26,9 +24,8 @@ func (s *server) pushModel(w http.ResponseWriter, r *http.Request) {
 	}
 	serveStream(w, r, streamOptions[api.ProgressResponse]{Stream: req.Stream, Status: storeErrorStatus},
 		func(ctx context.Context, emit func(api.ProgressResponse) error) error {
-			return s.store.Push(ctx, name, registry.TransferOptions{
-				Insecure: req.Insecure,
-				Progress: func(p api.ProgressResponse) { _ = emit(p) },
-			})
+			opts := s.transferOptions(req.Insecure)
+			opts.Progress = func(p api.ProgressResponse) { _ = emit(p) }
+			return s.store.Push(ctx, name, opts)
 		})
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -34,6 +35,12 @@ type Options struct {
 	// Facts answers what each model is and does for /api/show and the Anthropic route; give it the one
 	// the Engine uses. nil makes one over Store.
 	Facts *modelfacts.Cache
+	// RegistryTimeout is how long a registry has to start answering each request of a pull or push
+	// before it is answered with 504; 0 is registry.TransferOptions' default.
+	RegistryTimeout time.Duration
+	// RegistryClient sends the requests of pulls and pushes (a create's pull of its `from` model too);
+	// nil is registry.TransferOptions' default. Tests confine it to loopback.
+	RegistryClient *http.Client
 }
 
 // Engine is everything the inference routes ask of the engine.
@@ -53,6 +60,9 @@ type server struct {
 	log   *slog.Logger
 	store *registry.Store
 	facts *modelfacts.Cache
+	// registryTimeout and registryClient are Options.RegistryTimeout and RegistryClient.
+	registryTimeout time.Duration
+	registryClient  *http.Client
 
 	// What the inference routes use, nil when the server has no engine.
 	completer  completer
@@ -68,7 +78,7 @@ func New(opts Options) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{log: log, store: opts.Store, facts: opts.Facts}
+	s := &server{log: log, store: opts.Store, facts: opts.Facts, registryTimeout: opts.RegistryTimeout, registryClient: opts.RegistryClient}
 	if opts.Engine != nil {
 		s.completer, s.embedder, s.classifier, s.reranker = opts.Engine, opts.Engine, opts.Engine, opts.Engine
 	}

@@ -124,7 +124,7 @@ func readGGUF(m *registry.Model, gguf GGUFReader) (ggml.KV, error) {
 		return nil, err
 	}
 	defer file.Close()
-	g, err := ggml.Decode(file, 0)
+	g, err := registry.DecodeGGUFHeader(file, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a readable GGUF file: %w", m.ModelPath, err)
 	}

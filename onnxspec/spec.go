@@ -220,18 +220,23 @@ func (s *Spec) Capabilities() []model.Capability {
 	return []model.Capability{hapi.CapabilityClassification}
 }
 
-// labels returns id2label's names in id order; ids must be 0..n-1.
+// labels returns id2label's names in id order; ids must be 0..n-1, each once ("1" and "01" are the same
+// id, and would leave another id without a name).
 func (c *HFConfig) labels() ([]string, error) {
 	if len(c.ID2Label) == 0 {
 		return nil, nil
 	}
 	out := make([]string, len(c.ID2Label))
+	seen := make([]bool, len(c.ID2Label))
 	for k, v := range c.ID2Label {
 		id, err := strconv.Atoi(k)
 		if err != nil || id < 0 || id >= len(out) {
 			return nil, fmt.Errorf("config.json: id2label key %q is not a label id between 0 and %d", k, len(out)-1)
 		}
-		out[id] = v
+		if seen[id] {
+			return nil, fmt.Errorf("config.json: id2label names label id %d twice", id)
+		}
+		out[id], seen[id] = v, true
 	}
 	return out, nil
 }

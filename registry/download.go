@@ -237,6 +237,8 @@ func (s *Store) runDownload(ctx context.Context, r *remote, l Layer, d *download
 	if err := s.commitDownload(partial, final, l.Digest); err != nil {
 		if errors.Is(err, ErrDigestMismatch) {
 			s.removeParts(partial, parts)
+			// The registry sent other bytes than its manifest promised: its fault, not the client's.
+			return &BadAnswerError{Host: r.base.Host, Err: err}
 		}
 		return err
 	}
@@ -400,7 +402,7 @@ func (r *remote) blobSource(ctx context.Context, digest string, opts *TransferOp
 			return blobURL{url: final, direct: final.Host != u.Host}, nil
 		case resp.StatusCode == http.StatusNotFound:
 			readSnippet(resp)
-			return blobURL{}, fmt.Errorf("blob %s: %w", digest, fs.ErrNotExist)
+			return blobURL{}, fmt.Errorf("blob %s: %w", digest, ErrRemoteNotFound)
 		default:
 			lastErr = &RemoteError{StatusCode: resp.StatusCode, Body: readSnippet(resp)}
 			if permanent(lastErr) {
@@ -415,8 +417,7 @@ func (r *remote) blobSource(ctx context.Context, digest string, opts *TransferOp
 func permanent(err error) bool {
 	var re *RemoteError
 	if errors.As(err, &re) {
-		return re.StatusCode >= 400 && re.StatusCode < 500 &&
-			re.StatusCode != http.StatusRequestTimeout && re.StatusCode != http.StatusTooManyRequests
+		return permanentStatus(re.StatusCode)
 	}
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOSPC)
 }
@@ -496,12 +497,12 @@ func (r *remote) downloadPart(ctx context.Context, src blobURL, f *os.File, p *p
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		if cr := resp.Header.Get("Content-Range"); !strings.HasPrefix(cr, fmt.Sprintf("bytes %d-", start)) {
-			return fmt.Errorf("registry answered range %d-%d with Content-Range %q", start, end-1, cr)
+			return &BadAnswerError{Host: src.url.Host, Err: fmt.Errorf("range %d-%d answered with Content-Range %q", start, end-1, cr)}
 		}
 	case http.StatusOK:
 		// The server ignored the range: skip to where this part resumes.
 		if _, err := io.CopyN(io.Discard, body, start); err != nil {
-			return err
+			return upstreamError(ctx, src.url.Host, err)
 		}
 	default:
 		return &RemoteError{StatusCode: resp.StatusCode, Body: readSnippet(resp)}
@@ -526,10 +527,10 @@ func (r *remote) downloadPart(ctx context.Context, src blobURL, f *os.File, p *p
 			}
 		}
 		if rerr == io.EOF && remaining > 0 {
-			return io.ErrUnexpectedEOF
+			return upstreamError(ctx, src.url.Host, io.ErrUnexpectedEOF)
 		}
 		if rerr != nil && rerr != io.EOF {
-			return rerr
+			return upstreamError(ctx, src.url.Host, rerr)
 		}
 	}
 	return nil

@@ -46,7 +46,7 @@ func (s *Store) DecodeGGUF(digest string, maxArraySize int) (*ggml.GGML, error) 
 		return nil, err
 	}
 	defer f.Close()
-	g, err := ggml.Decode(f, maxArraySize)
+	g, err := DecodeGGUFHeader(f, maxArraySize)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s is not a readable GGUF file: %w", digest, err)
 	}

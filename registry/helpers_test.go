@@ -15,7 +15,7 @@ import (
 )
 
 // openStore opens a fresh store in a temporary folder.
-func openStore(t *testing.T, opts Options) *Store {
+func openStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(t.Output(), nil))
@@ -34,7 +34,7 @@ func digestOfBytes(data []byte) string {
 }
 
 // putBlob writes data into the store and returns it as a layer of the given media type.
-func putBlob(t *testing.T, s *Store, mediaType string, data []byte) Layer {
+func putBlob(t testing.TB, s *Store, mediaType string, data []byte) Layer {
 	t.Helper()
 	b, err := s.WriteBlob(context.Background(), bytes.NewReader(data), digestOfBytes(data))
 	if err != nil {
@@ -78,7 +78,7 @@ func llamaKV(extra ggml.KV) ggml.KV {
 
 // tinyGGUF writes a GGUF with two F32 tensors (4 + 8 elements) and the given metadata, using
 // Ollama's own writer, and returns its bytes.
-func tinyGGUF(t *testing.T, kv ggml.KV) []byte {
+func tinyGGUF(t testing.TB, kv ggml.KV) []byte {
 	t.Helper()
 	f, err := os.Create(filepath.Join(t.TempDir(), "tiny.gguf"))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 
 	"github.com/ollama/ollama/api"
@@ -22,7 +21,9 @@ const maxManifestSize = 4 << 20
 // ones are downloaded in parallel ranged parts into blobs/sha256-<hex>-partial, resuming whatever an
 // interrupted pull (in hearth or Ollama) recorded there, and verified against their digest before
 // they become visible. A registry that does not know the model answers an error that reads
-// "pull model manifest: file does not exist" and matches fs.ErrNotExist.
+// "pull model manifest: file does not exist" and matches ErrRemoteNotFound and fs.ErrNotExist; a
+// registry that cannot be reached or does not answer is an *UpstreamError, one that answers with an
+// error status a *RemoteError, and an http:// name without opts.Insecure ErrInsecureProtocol.
 func (s *Store) Pull(ctx context.Context, name string, opts TransferOptions) error {
 	n, err := ParseName(name)
 	if err != nil {
@@ -83,18 +84,27 @@ func (r *remote) pullManifest(ctx context.Context, ref string) (Manifest, error)
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
 		readSnippet(resp)
-		return Manifest{}, fs.ErrNotExist
+		return Manifest{}, ErrRemoteNotFound
 	case resp.StatusCode >= http.StatusBadRequest:
 		return Manifest{}, &RemoteError{StatusCode: resp.StatusCode, Body: readSnippet(resp)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 	if err != nil {
-		return Manifest{}, err
+		return Manifest{}, upstreamError(ctx, r.base.Host, err)
 	}
 	if len(data) > maxManifestSize {
-		return Manifest{}, fmt.Errorf("manifest is larger than %d bytes", maxManifestSize)
+		return Manifest{}, &BadAnswerError{Host: r.base.Host, Err: fmt.Errorf("manifest is larger than %d bytes", maxManifestSize)}
 	}
+	m, err := decodeManifest(data)
+	if err != nil {
+		return Manifest{}, &BadAnswerError{Host: r.base.Host, Err: err}
+	}
+	return m, nil
+}
+
+// decodeManifest decodes and checks a manifest as a registry sent it.
+func decodeManifest(data []byte) (Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
 		return Manifest{}, fmt.Errorf("manifest: %w", err)

@@ -27,14 +27,16 @@ import (
 // backoff from wherever the registry says the upload stands. The manifest goes last, so the registry
 // never names a model whose blobs it lacks.
 func (s *Store) Push(ctx context.Context, name string, opts TransferOptions) error {
-	opts.progress(api.ProgressResponse{Status: "retrieving manifest"})
+	// A name or protocol the request got wrong is refused before anything is reported, so a handler
+	// can still answer it with 400 (Ollama reports "retrieving manifest" first).
 	n, err := ParseName(name)
 	if err != nil {
 		return err
 	}
 	if n.ProtocolScheme == "http" && !opts.Insecure {
-		return ErrInsecureProtocol
+		return insecureError()
 	}
+	opts.progress(api.ProgressResponse{Status: "retrieving manifest"})
 	mf, err := s.ReadManifest(name)
 	if err != nil {
 		opts.progress(api.ProgressResponse{Status: "couldn't retrieve manifest"})

@@ -30,9 +30,6 @@ import (
 // behaviour on the User-Agent, so it is Ollama's, word for word.
 const ollamaVersion = "0.17.4"
 
-// ErrInsecureProtocol reports an http:// model name pulled or pushed without insecure, in Ollama's words.
-var ErrInsecureProtocol = errors.New("insecure protocol http")
-
 // TransferOptions tune Pull and Push. The zero value behaves like Ollama: https, 16 parallel parts of
 // size/16 clamped to 100 MB–1000 MB, 6 tries per part with 1 s, 2 s, 4 s... between them, a part that
 // receives nothing for 30 s is restarted.
@@ -58,6 +55,9 @@ type TransferOptions struct {
 	RetryBackoff time.Duration
 	// StallTimeout restarts a part that received nothing for this long; 0 means 30 s.
 	StallTimeout time.Duration
+	// ResponseTimeout is how long the registry has to start answering each request (connect, send,
+	// response headers) before the transfer fails with ErrRegistryTimeout; 0 means 2 minutes.
+	ResponseTimeout time.Duration
 }
 
 // Ollama's transfer constants.
@@ -121,27 +121,14 @@ func (o *TransferOptions) stallTimeout() time.Duration {
 	return defaultStall
 }
 
-// RemoteError is a registry's answer with an error status, other than the 404 that means "no such
-// manifest or blob" (that one matches fs.ErrNotExist).
-type RemoteError struct {
-	// StatusCode is the HTTP status.
-	StatusCode int
-	// Body is the start of the response body, usually an OCI error document.
-	Body string
-}
-
-// Error reads like Ollama's "<status>: <body>".
-func (e *RemoteError) Error() string {
-	return fmt.Sprintf("%d: %s", e.StatusCode, strings.TrimSpace(e.Body))
-}
-
 // remote talks the OCI distribution protocol to one repository of one registry, answering auth
 // challenges with bearer tokens it caches for the rest of the transfer.
 type remote struct {
-	base   *url.URL // scheme://host
-	repo   string   // namespace/model
-	client *http.Client
-	key    string
+	base    *url.URL // scheme://host
+	repo    string   // namespace/model
+	client  *http.Client
+	key     string
+	timeout time.Duration // for the start of each answer
 
 	mu    sync.Mutex
 	token string
@@ -150,11 +137,15 @@ type remote struct {
 // newRemote prepares a client for the repository of name n.
 func newRemote(n model.Name, opts *TransferOptions) (*remote, error) {
 	if n.ProtocolScheme == "http" && !opts.Insecure {
-		return nil, ErrInsecureProtocol
+		return nil, insecureError()
 	}
 	base := n.BaseURL()
 	if opts.Insecure {
 		base.Scheme = "http"
+	}
+	// A name's host part may hold what no URL can ("71:1.1:1", found by fuzzing): the request's mistake.
+	if _, err := url.Parse(base.String()); err != nil {
+		return nil, fmt.Errorf("%w: %q is not a registry address: %v", ErrInvalidName, n.Host, err)
 	}
 	client := opts.Client
 	if client == nil {
@@ -166,7 +157,7 @@ func newRemote(n model.Name, opts *TransferOptions) (*remote, error) {
 			key = filepath.Join(home, ".ollama", "id_ed25519")
 		}
 	}
-	return &remote{base: base, repo: n.DisplayNamespaceModel(), client: client, key: key}, nil
+	return &remote{base: base, repo: n.DisplayNamespaceModel(), client: client, key: key, timeout: opts.responseTimeout()}, nil
 }
 
 // url returns base/v2/<repo>/<parts...>.
@@ -221,12 +212,48 @@ func (r *remote) do(ctx context.Context, req request) (*http.Response, error) {
 	}
 }
 
-// send performs one HTTP exchange.
+// send performs one HTTP exchange. A registry that has not answered (status and headers) within the
+// remote's timeout fails it with ErrRegistryTimeout, and a network failure is an *UpstreamError naming
+// the host, so a handler can answer 504 or 502 with the cause.
 func (r *remote) send(ctx context.Context, req request) (*http.Response, error) {
 	var body io.Reader
 	if req.body != nil {
 		body = req.body()
 	}
+	// The timer only covers the wait for an answer: the body that follows may take as long as it needs
+	// (stalls are downloadPart's concern), so the request's context lives until the body is closed.
+	rctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(r.timeout, func() { cancel(errHeaderTimeout) })
+	resp, err := r.exchange(rctx, req, body)
+	if err != nil || !timer.Stop() {
+		cancel(nil)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		if context.Cause(rctx) == errHeaderTimeout && ctx.Err() == nil {
+			return nil, &UpstreamError{Host: req.url.Host, Timeout: true,
+				Err: fmt.Errorf("waited %v", r.timeout)}
+		}
+		return nil, upstreamError(ctx, req.url.Host, err)
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// cancelOnClose ends a request's context once its body has been read.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// exchange sends req with its headers and the remote's token.
+func (r *remote) exchange(ctx context.Context, req request, body io.Reader) (*http.Response, error) {
 	hr, err := http.NewRequestWithContext(ctx, req.method, req.url.String(), body)
 	if err != nil {
 		return nil, err

@@ -320,6 +320,9 @@ func TestPullRefusesABlobThatDoesNotMatchItsDigest(t *testing.T) {
 	if !errors.As(err, &mismatch) || mismatch.Expected != digestOfBytes(claimed) || mismatch.Got != digestOfBytes([]byte("evil weights!!!!")) {
 		t.Fatalf("pull of a tampered blob: %v", err)
 	}
+	if !errors.Is(err, ErrBadRegistryAnswer) {
+		t.Errorf("a tampered blob is not the registry's fault: %v", err)
+	}
 	if s.HasBlob(digestOfBytes(claimed)) {
 		t.Error("the tampered blob was stored")
 	}

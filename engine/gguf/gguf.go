@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/registry"
 )
 
 // DecodeHeader decodes a GGUF file's header, returning it with the file's size. A file the decoder
@@ -32,7 +33,9 @@ func DecodeHeader(path string) (f *ggml.GGML, size int64, err error) {
 			f, size, err = nil, 0, fmt.Errorf("invalid GGUF file: %v", r)
 		}
 	}()
-	f, err = ggml.Decode(file, 0)
+	// DecodeGGUFHeader first checks the header's counts against the file, which a recover cannot do for
+	// a header that makes the decoder loop or allocate without end.
+	f, err = registry.DecodeGGUFHeader(file, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
 	}
