@@ -150,18 +150,18 @@ func isNetworkError(err error) bool {
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// defaultResponseTimeout is how long a registry has to start answering one request when
-// TransferOptions.ResponseTimeout is 0. Generous, because committing a pushed blob makes the registry
-// hash it before it answers; a registry that accepts connections and never answers still fails the
-// transfer instead of hanging it.
-const defaultResponseTimeout = 2 * time.Minute
+// DefaultResponseTimeout is how long a registry has to start answering one request of a pull or push when
+// TransferOptions.ResponseTimeout is 0 (hearth serve's HEARTH_REGISTRY_TIMEOUT default). Generous, because
+// committing a pushed blob makes the registry hash it before it answers; a registry that accepts
+// connections and never answers still fails the transfer instead of hanging it.
+const DefaultResponseTimeout = 2 * time.Minute
 
 // responseTimeout is opts.ResponseTimeout or the default.
 func (o *TransferOptions) responseTimeout() time.Duration {
 	if o.ResponseTimeout > 0 {
 		return o.ResponseTimeout
 	}
-	return defaultResponseTimeout
+	return DefaultResponseTimeout
 }
 
 // permanentStatus reports registry statuses that another try cannot fix: a client error other than a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/onnx"
+	"github.com/hearthlink/hearth/registry"
 )
 
 // Config is everything `hearth serve` reads from its environment. The names and meanings are Ollama's
@@ -71,6 +72,9 @@ type Config struct {
 	// once requests have been overlapping); 0 means no wait (HEARTH_ONNX_BATCH_WINDOW, default
 	// onnx.DefaultBatchWindow).
 	ONNXBatchWindow time.Duration
+	// RegistryTimeout is how long a registry has to start answering each request of a pull or push before
+	// the transfer fails with 504 (HEARTH_REGISTRY_TIMEOUT, default registry.DefaultResponseTimeout).
+	RegistryTimeout time.Duration
 }
 
 // defaultMaxRequestBytes fits a chat request carrying several large base64 images.
@@ -149,6 +153,7 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 		ONNXThreads:     intVar("HEARTH_ONNX_THREADS", 0),
 		ONNXSpin:        boolVar("HEARTH_ONNX_SPIN", false),
 		ONNXBatchWindow: onnx.DefaultBatchWindow,
+		RegistryTimeout: durationVar("HEARTH_REGISTRY_TIMEOUT", registry.DefaultResponseTimeout),
 	}
 	if v := env("HEARTH_ONNX_BATCH_WINDOW"); v != "" {
 		d, err := time.ParseDuration(v)

@@ -68,6 +68,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"HEARTH_ONNX_THREADS":      "1",
 		"HEARTH_ONNX_SPIN":         "true",
 		"HEARTH_ONNX_BATCH_WINDOW": "2ms",
+		"HEARTH_REGISTRY_TIMEOUT":  "45s",
 	}))
 	if len(warnings) != 0 {
 		t.Fatalf("unexpected warnings: %v", warnings)
@@ -75,7 +76,7 @@ func TestLoadConfigValues(t *testing.T) {
 	if c.ModelsDir != "/srv/models" || c.KeepAlive != 90*time.Second || c.NumParallel != 4 ||
 		c.MaxLoadedModels != 2 || c.MaxQueue != 7 || c.ContextLength != 8192 || c.LogLevel != "trace" ||
 		c.KVCacheType != "q8_0" || !c.NoPrune || c.APIKey != "s3cret" || c.ONNXThreads != 1 || !c.ONNXSpin ||
-		c.ONNXBatchWindow != 2*time.Millisecond {
+		c.ONNXBatchWindow != 2*time.Millisecond || c.RegistryTimeout != 45*time.Second {
 		t.Errorf("config = %+v", c)
 	}
 	if want := []string{"https://a.example", "http://b.example:3000"}; !reflect.DeepEqual(c.Origins, want) {

@@ -96,6 +96,7 @@ func serve(ctx context.Context, args []string) error {
 			Engine:          pipeline,
 			Scheduler:       sched,
 			Facts:           facts,
+			RegistryTimeout: cfg.RegistryTimeout,
 		}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
