@@ -424,7 +424,9 @@ func TestOllamaIntegrationSuite(t *testing.T) {
 	// instead of pulling gigabytes from registry.ollama.ai.
 	p := startHearth(t, "HEARTH_DEFAULT_MODELS=true", "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9",
 		"NO_PROXY=", "OLLAMA_KEEP_ALIVE=5m")
-	waitForDefaultModels(t, p.URL, []string{"hearth/tiny-llama:latest", "hearth/bert-embed:latest"})
+	// Every default model first: the suite's models must be the newest ones listed (TestAPIListModels
+	// checks the first model's details, which a default ONNX model registered late would lack).
+	waitForDefaultModels(t, p.URL, allDefaultModels)
 	u, err := url.Parse(p.URL)
 	if err != nil {
 		t.Fatal(err)

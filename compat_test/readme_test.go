@@ -212,6 +212,12 @@ func checkReadmeClaims(t *testing.T, cmd string, answer []byte) {
 	}
 }
 
+// allDefaultModels are every model hearth serve registers on start (HEARTH_DEFAULT_MODELS).
+var allDefaultModels = []string{
+	"hearth/tiny-llama:latest", "hearth/bert-embed:latest", "hearth/bert-rerank:latest",
+	"hearth/minilm-onnx:latest", "hearth/tinybert-cls-onnx:latest", "hearth/tinybert-rerank-onnx:latest",
+}
+
 // waitForDefaultModels polls /api/tags until the generated default models are registered.
 func waitForDefaultModels(t *testing.T, url string, want []string) {
 	t.Helper()
@@ -252,10 +258,7 @@ func TestReadmeExamples(t *testing.T) {
 	}
 	examples := readmeExamples(t)
 	p := startHearth(t, "HEARTH_DEFAULT_MODELS=true")
-	waitForDefaultModels(t, p.URL, []string{
-		"hearth/tiny-llama:latest", "hearth/bert-embed:latest", "hearth/bert-rerank:latest",
-		"hearth/minilm-onnx:latest", "hearth/tinybert-cls-onnx:latest", "hearth/tinybert-rerank-onnx:latest",
-	})
+	waitForDefaultModels(t, p.URL, allDefaultModels)
 	host := strings.TrimPrefix(p.URL, "http://")
 	for _, ex := range examples {
 		t.Run(strings.SplitN(ex.cmd, " -d", 2)[0], func(t *testing.T) {
