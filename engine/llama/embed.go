@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/ollama/ollama/fs/ggml"
 	llamacpp "github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/ml"
+	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
@@ -53,15 +55,16 @@ func IsEncoder(kv ggml.KV) bool {
 // a relevance score under RANK pooling) is read back with llama_get_embeddings_seq. It implements
 // engine.Embedder and engine.Reranker.
 type Encoder struct {
-	model    *llamacpp.Model
-	lctx     *llamacpp.Context
-	batch    *llamacpp.Batch
-	pooling  int
-	width    int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
-	numCtx   int // tokens per sequence
-	truncCtx int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
-	specials llamaext.SpecialTokens
-	batcher  *batch.Batcher
+	model     *llamacpp.Model
+	lctx      *llamacpp.Context
+	batch     *llamacpp.Batch
+	pooling   int
+	width     int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
+	numCtx    int // tokens per sequence
+	truncCtx  int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
+	specials  llamaext.SpecialTokens
+	wordPiece tokenizer.Tokenizer // Ollama's tokenizer where Ollama runs the architecture itself, else nil
+	batcher   *batch.Batcher
 
 	closeOnce sync.Once
 }
@@ -78,6 +81,10 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	}
 	if !IsEncoder(f.KV()) {
 		return nil, errors.New("the model has no pooling type: it generates text, it does not embed")
+	}
+	wordPiece, err := ollamaTokenizer(path, f.KV().Architecture())
+	if err != nil {
+		return nil, err
 	}
 	seqs := max(cfg.Parallel, 1)
 	if encoderArchitectures[f.KV().Architecture()] {
@@ -116,7 +123,7 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 		return nil, err
 	}
 	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: llamaext.PoolingType(lctx), numCtx: numCtx, truncCtx: truncCtx,
-		specials: llamaext.VocabSpecials(m)}
+		specials: llamaext.VocabSpecials(m), wordPiece: wordPiece}
 	e.width = m.NEmbd()
 	if e.pooling == llamaext.PoolingRank {
 		e.width = max(llamaext.ClsOutputs(m), 1)
@@ -199,6 +206,9 @@ func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, 
 // to truncCtx tokens (keeping the special tokens at both ends) or refused with engine.ErrInputTooLong, and
 // with engine.ErrTruncatedTooLong when truncCtx leaves no room for text.
 func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
+	if e.wordPiece != nil {
+		return e.tokenizeWordPiece(text, truncate)
+	}
 	ids, err := e.model.Tokenize(text, true, true)
 	if err != nil {
 		return nil, err
@@ -228,6 +238,42 @@ func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 		ids = append(append(pre, plain[:min(keep, len(plain))]...), post...)
 	}
 	return widen(ids), nil
+}
+
+// tokenizeWordPiece is tokenize with Ollama's tokenizer: [CLS] when add_bos_token, the separator when
+// add_eos_token, as Ollama's engine lays out an embedding input.
+func (e *Encoder) tokenizeWordPiece(text string, truncate bool) ([]int64, error) {
+	ids, err := e.wordPiece.Encode(text, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > e.numCtx {
+		if !truncate {
+			return nil, engine.ErrInputTooLong
+		}
+		plain, err := e.wordPiece.Encode(text, false)
+		if err != nil {
+			return nil, err
+		}
+		v := e.wordPiece.Vocabulary()
+		var pre, post []int32
+		if v.AddBOS && len(v.BOS) > 0 {
+			pre = v.BOS[:1]
+		}
+		if v.AddEOS && len(v.EOS) > 0 {
+			post = v.EOS[:1]
+		}
+		keep := e.truncCtx - len(pre) - len(post)
+		if keep < 1 {
+			return nil, engine.ErrTruncatedTooLong
+		}
+		ids = slices.Concat(pre, plain[:min(keep, len(plain))], post)
+	}
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out, nil
 }
 
 // pair lays out a (query, document) sequence for a reranker.

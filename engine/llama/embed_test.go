@@ -145,24 +145,24 @@ func TestEncoderSmallContext(t *testing.T) {
 		}
 		got, tokens, err := e.Embed(ctx, []string{"why is the sky blue?"}, true)
 		switch {
-		case n < 3:
+		case n < 2:
 			if !errors.Is(err, engine.ErrTruncatedTooLong) {
 				t.Errorf("num_ctx %d: %v, want %v", n, err, engine.ErrTruncatedTooLong)
 			}
 		case err != nil:
 			t.Errorf("num_ctx %d: %v", n, err)
-		case tokens != min(n, 8):
-			t.Errorf("num_ctx %d: %d tokens, want %d", n, tokens, min(n, 8))
-		case n == 3 && maxAbsDiff(want[0], got[0]) > 1e-4:
-			t.Errorf("num_ctx 3: the input cut to one word differs from that word alone")
+		case tokens != min(n, 7):
+			t.Errorf("num_ctx %d: %d tokens, want %d", n, tokens, min(n, 7))
+		case n == 2 && maxAbsDiff(want[0], got[0]) > 1e-4:
+			t.Errorf("num_ctx 2: the input cut to one word differs from that word alone")
 		}
-		if n < 8 {
+		if n < 7 {
 			if _, _, err := e.Embed(ctx, []string{"why is the sky blue?"}, false); !errors.Is(err, engine.ErrInputTooLong) {
 				t.Errorf("num_ctx %d without truncation: %v", n, err)
 			}
 		}
-		if _, tokens, err := e.Embed(ctx, []string{"hi"}, false); err != nil || tokens != 3 {
-			t.Errorf("num_ctx %d: 3 tokens fit the floor of 4: %d tokens, %v", n, tokens, err)
+		if _, tokens, err := e.Embed(ctx, []string{"hi"}, false); err != nil || tokens != 2 {
+			t.Errorf("num_ctx %d: 2 tokens fit the floor of 4: %d tokens, %v", n, tokens, err)
 		}
 	}
 }
@@ -239,4 +239,36 @@ func BenchmarkEncoderEmbedBatch32(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(inputs))/time.Since(start).Seconds(), "inputs/s")
+}
+
+// Ollama 0.17.4 runs bert in its own engine, whose tokenizer reads add_eos_token (false in bert-embed) and
+// not add_sep_token: an input is [CLS] and its pieces, with no trailing [SEP], and hearth's ids must be the
+// same for the vectors and prompt_eval_count to match.
+func TestEncoderTokenizesBertLikeOllama(t *testing.T) {
+	e := openEncoder(t, "bert-embed")
+	for text, want := range map[string][]int64{
+		"hello world":        {101, 7592, 2088},
+		"Hello, World!":      {101, 7592, 1010, 2088, 999},
+		"tokenization works": {101, 19204, 3989, 2573},
+	} {
+		got, err := e.tokenize(text, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("tokenize(%q) = %v, want Ollama's %v", text, got, want)
+		}
+	}
+
+	long := strings.Repeat("hello ", 600)
+	if _, err := e.tokenize(long, false); !errors.Is(err, engine.ErrInputTooLong) {
+		t.Errorf("601 tokens without truncation: err %v, want ErrInputTooLong", err)
+	}
+	got, err := e.tokenize(long, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 512 || got[0] != 101 || got[511] != 7592 {
+		t.Errorf("truncated to %d tokens, first %d, last %d; want 512 tokens, [CLS] first and no [SEP]", len(got), got[0], got[len(got)-1])
+	}
 }
