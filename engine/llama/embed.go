@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/ollama/ollama/fs/ggml"
 	llamacpp "github.com/ollama/ollama/llama"
 	"github.com/ollama/ollama/ml"
-	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
@@ -63,7 +61,7 @@ type Encoder struct {
 	numCtx    int // tokens per sequence
 	truncCtx  int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
 	specials  llamaext.SpecialTokens
-	wordPiece tokenizer.Tokenizer // Ollama's tokenizer where Ollama runs the architecture itself, else nil
+	wordPiece *wordPiece // Ollama's tokenizer where Ollama runs the architecture itself, else nil
 	batcher   *batch.Batcher
 
 	closeOnce sync.Once
@@ -207,7 +205,7 @@ func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, 
 // with engine.ErrTruncatedTooLong when truncCtx leaves no room for text.
 func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 	if e.wordPiece != nil {
-		return e.tokenizeWordPiece(text, truncate)
+		return e.wordPiece.tokenize(text, e.numCtx, e.truncCtx, truncate)
 	}
 	ids, err := e.model.Tokenize(text, true, true)
 	if err != nil {
@@ -238,42 +236,6 @@ func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
 		ids = append(append(pre, plain[:min(keep, len(plain))]...), post...)
 	}
 	return widen(ids), nil
-}
-
-// tokenizeWordPiece is tokenize with Ollama's tokenizer: [CLS] when add_bos_token, the separator when
-// add_eos_token, as Ollama's engine lays out an embedding input.
-func (e *Encoder) tokenizeWordPiece(text string, truncate bool) ([]int64, error) {
-	ids, err := e.wordPiece.Encode(text, true)
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) > e.numCtx {
-		if !truncate {
-			return nil, engine.ErrInputTooLong
-		}
-		plain, err := e.wordPiece.Encode(text, false)
-		if err != nil {
-			return nil, err
-		}
-		v := e.wordPiece.Vocabulary()
-		var pre, post []int32
-		if v.AddBOS && len(v.BOS) > 0 {
-			pre = v.BOS[:1]
-		}
-		if v.AddEOS && len(v.EOS) > 0 {
-			post = v.EOS[:1]
-		}
-		keep := e.truncCtx - len(pre) - len(post)
-		if keep < 1 {
-			return nil, engine.ErrTruncatedTooLong
-		}
-		ids = slices.Concat(pre, plain[:min(keep, len(plain))], post)
-	}
-	out := make([]int64, len(ids))
-	for i, id := range ids {
-		out[i] = int64(id)
-	}
-	return out, nil
 }
 
 // pair lays out a (query, document) sequence for a reranker.

@@ -9,6 +9,7 @@ import (
 	"github.com/ollama/ollama/model/models/nomicbert"
 	"github.com/ollama/ollama/tokenizer"
 
+	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/gguf"
 )
 
@@ -22,9 +23,20 @@ var ollamaTokenizers = map[string]func(fs.Config) (model.Model, error){
 	"nomic-bert": nomicbert.New,
 }
 
+// wordPiece is Ollama's tokenizer for one file, with what Ollama's server reads to cut an embedding input
+// over the context.
+type wordPiece struct {
+	tokenizer.Tokenizer
+	// The server counts a slot for [CLS] when the input does not start with bos_token_id, and one for the
+	// separator when it does not end with eos_token_id, each unless <arch>.add_bos_token or
+	// <arch>.add_eos_token is false (keys no converter writes, so both slots are usually counted).
+	bos, eos       int32
+	addBOS, addEOS bool
+}
+
 // ollamaTokenizer returns Ollama's tokenizer for the GGUF file at path, or nil when Ollama tokenizes its
 // architecture with llama.cpp too.
-func ollamaTokenizer(path, arch string) (tokenizer.Tokenizer, error) {
+func ollamaTokenizer(path, arch string) (*wordPiece, error) {
 	newModel, ok := ollamaTokenizers[arch]
 	if !ok {
 		return nil, nil
@@ -33,7 +45,8 @@ func ollamaTokenizer(path, arch string) (tokenizer.Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := newModel(f.KV())
+	kv := f.KV()
+	m, err := newModel(kv)
 	if err != nil {
 		return nil, fmt.Errorf("reading the %s tokenizer: %w", arch, err)
 	}
@@ -41,5 +54,52 @@ func ollamaTokenizer(path, arch string) (tokenizer.Tokenizer, error) {
 	if !ok {
 		return nil, fmt.Errorf("the %s model has no tokenizer", arch)
 	}
-	return t, nil
+	return &wordPiece{Tokenizer: t,
+		bos: int32(kv.Uint("tokenizer.ggml.bos_token_id")), eos: int32(kv.Uint("tokenizer.ggml.eos_token_id")),
+		addBOS: kv.Bool("add_bos_token", true), addEOS: kv.Bool("add_eos_token", true)}, nil
+}
+
+// tokenize turns one embedding input into Ollama's ids. An input over numCtx is refused with
+// engine.ErrInputTooLong when truncate is off; otherwise it is cut as Ollama's server cuts it: its ids
+// without specials are cut to truncCtx less the slots counted for specials, decoded to text, and that text
+// tokenized again with its specials.
+func (w *wordPiece) tokenize(text string, numCtx, truncCtx int, truncate bool) ([]int64, error) {
+	ids, err := w.Encode(text, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) > numCtx {
+		if !truncate {
+			return nil, engine.ErrInputTooLong
+		}
+		plain, err := w.Encode(text, false)
+		if err != nil {
+			return nil, err
+		}
+		keep := truncCtx
+		if w.addBOS && len(plain) > 0 && plain[0] != w.bos {
+			keep--
+		}
+		if w.addEOS && len(plain) > 0 && plain[len(plain)-1] != w.eos {
+			keep--
+		}
+		if keep <= 0 || len(plain) <= keep {
+			return nil, engine.ErrTruncatedTooLong
+		}
+		cut, err := w.Decode(plain[:keep])
+		if err != nil {
+			return nil, err
+		}
+		if ids, err = w.Encode(cut, true); err != nil {
+			return nil, err
+		}
+		if len(ids) > numCtx {
+			return nil, engine.ErrTruncatedTooLong
+		}
+	}
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out, nil
 }
