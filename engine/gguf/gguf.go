@@ -16,9 +16,22 @@ import (
 	"github.com/hearthlink/hearth/registry"
 )
 
-// DecodeHeader decodes a GGUF file's header, returning it with the file's size. A file the decoder
-// rejects, or panics on, is an "invalid GGUF file" error.
+// DecodeHeader decodes a GGUF file's header, returning it with the file's size. Arrays of over 1,024
+// values (the vocabulary) are left out. A file the decoder rejects, or panics on, is an "invalid GGUF
+// file" error.
 func DecodeHeader(path string) (f *ggml.GGML, size int64, err error) {
+	return decodeHeader(path, 0)
+}
+
+// DecodeFullHeader is DecodeHeader keeping every array, for a caller that builds the tokenizer.
+func DecodeFullHeader(path string) (*ggml.GGML, error) {
+	f, _, err := decodeHeader(path, -1)
+	return f, err
+}
+
+// decodeHeader decodes the header, keeping arrays of up to maxArraySize values (all when negative, 1,024
+// when 0).
+func decodeHeader(path string, maxArraySize int) (f *ggml.GGML, size int64, err error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -35,7 +48,7 @@ func DecodeHeader(path string) (f *ggml.GGML, size int64, err error) {
 	}()
 	// DecodeGGUFHeader first checks the header's counts against the file, which a recover cannot do for
 	// a header that makes the decoder loop or allocate without end.
-	f, err = registry.DecodeGGUFHeader(file, 0)
+	f, err = registry.DecodeGGUFHeader(file, maxArraySize)
 	if err != nil {
 		return nil, 0, fmt.Errorf("invalid GGUF file: %w", err)
 	}

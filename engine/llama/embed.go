@@ -53,15 +53,16 @@ func IsEncoder(kv ggml.KV) bool {
 // a relevance score under RANK pooling) is read back with llama_get_embeddings_seq. It implements
 // engine.Embedder and engine.Reranker.
 type Encoder struct {
-	model    *llamacpp.Model
-	lctx     *llamacpp.Context
-	batch    *llamacpp.Batch
-	pooling  int
-	width    int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
-	numCtx   int // tokens per sequence
-	truncCtx int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
-	specials llamaext.SpecialTokens
-	batcher  *batch.Batcher
+	model     *llamacpp.Model
+	lctx      *llamacpp.Context
+	batch     *llamacpp.Batch
+	pooling   int
+	width     int // floats per pooled output: n_embd, or n_cls_out under RANK pooling
+	numCtx    int // tokens per sequence
+	truncCtx  int // tokens an input over numCtx is cut to (num_ctx, which may be under numCtx's floor of 4)
+	specials  llamaext.SpecialTokens
+	wordPiece *wordPiece // Ollama's tokenizer where Ollama runs the architecture itself, else nil
+	batcher   *batch.Batcher
 
 	closeOnce sync.Once
 }
@@ -78,6 +79,10 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	}
 	if !IsEncoder(f.KV()) {
 		return nil, errors.New("the model has no pooling type: it generates text, it does not embed")
+	}
+	wordPiece, err := ollamaTokenizer(path, f.KV().Architecture())
+	if err != nil {
+		return nil, err
 	}
 	seqs := max(cfg.Parallel, 1)
 	if encoderArchitectures[f.KV().Architecture()] {
@@ -116,7 +121,7 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 		return nil, err
 	}
 	e := &Encoder{model: m, lctx: lctx, batch: b, pooling: llamaext.PoolingType(lctx), numCtx: numCtx, truncCtx: truncCtx,
-		specials: llamaext.VocabSpecials(m)}
+		specials: llamaext.VocabSpecials(m), wordPiece: wordPiece}
 	e.width = m.NEmbd()
 	if e.pooling == llamaext.PoolingRank {
 		e.width = max(llamaext.ClsOutputs(m), 1)
@@ -199,6 +204,9 @@ func (e *Encoder) Rerank(ctx context.Context, query string, documents []string, 
 // to truncCtx tokens (keeping the special tokens at both ends) or refused with engine.ErrInputTooLong, and
 // with engine.ErrTruncatedTooLong when truncCtx leaves no room for text.
 func (e *Encoder) tokenize(text string, truncate bool) ([]int64, error) {
+	if e.wordPiece != nil {
+		return e.wordPiece.tokenize(text, e.numCtx, e.truncCtx, truncate)
+	}
 	ids, err := e.model.Tokenize(text, true, true)
 	if err != nil {
 		return nil, err

@@ -100,7 +100,9 @@ func TestEncoderEmbed(t *testing.T) {
 	if _, _, err := e.Embed(ctx, []string{long}, false); !errors.Is(err, engine.ErrInputTooLong) {
 		t.Errorf("too long without truncation: %v", err)
 	}
-	if v, n, err := e.Embed(ctx, []string{long}, true); err != nil || len(v) != 1 || n != 512 {
+	// Ollama's server cuts a bert input to the context less a slot for [CLS] and one for the [SEP] that
+	// bert-embed does not add.
+	if v, n, err := e.Embed(ctx, []string{long}, true); err != nil || len(v) != 1 || n != 511 {
 		t.Errorf("too long with truncation: %d tokens, %v", n, err)
 	}
 	if v, _, err := e.Embed(ctx, []string{""}, true); err != nil || len(v) != 1 {
@@ -115,8 +117,9 @@ func TestEncoderEmbed(t *testing.T) {
 // A small num_ctx used to abort the process: llama.cpp reserves its graph as one micro-batch spread over
 // every sequence, and a micro-batch that is not a multiple of them fails a ggml assertion under MEAN
 // pooling. Ollama's integration test TestAllMiniLMEmbedTruncate asks for num_ctx 0, 1, 3 and 16: an input
-// over the context is cut to num_ctx tokens (specials included), refused when num_ctx leaves no room for
-// text, and one that fits the runner's floor of 4 tokens is never cut.
+// over the context is cut as Ollama's server cuts a bert input (num_ctx less a slot for [CLS] and one for
+// the [SEP] bert-embed does not add: num_ctx-1 tokens), refused when num_ctx leaves no room for text, and
+// one that fits the runner's floor of 4 tokens is never cut.
 func TestEncoderSmallContext(t *testing.T) {
 	Init("")
 	path, err := models.Ensure(context.Background(), "", "bert-embed")
@@ -151,18 +154,18 @@ func TestEncoderSmallContext(t *testing.T) {
 			}
 		case err != nil:
 			t.Errorf("num_ctx %d: %v", n, err)
-		case tokens != min(n, 8):
-			t.Errorf("num_ctx %d: %d tokens, want %d", n, tokens, min(n, 8))
+		case tokens != min(n-1, 7):
+			t.Errorf("num_ctx %d: %d tokens, want %d", n, tokens, min(n-1, 7))
 		case n == 3 && maxAbsDiff(want[0], got[0]) > 1e-4:
 			t.Errorf("num_ctx 3: the input cut to one word differs from that word alone")
 		}
-		if n < 8 {
+		if n < 7 {
 			if _, _, err := e.Embed(ctx, []string{"why is the sky blue?"}, false); !errors.Is(err, engine.ErrInputTooLong) {
 				t.Errorf("num_ctx %d without truncation: %v", n, err)
 			}
 		}
-		if _, tokens, err := e.Embed(ctx, []string{"hi"}, false); err != nil || tokens != 3 {
-			t.Errorf("num_ctx %d: 3 tokens fit the floor of 4: %d tokens, %v", n, tokens, err)
+		if _, tokens, err := e.Embed(ctx, []string{"hi"}, false); err != nil || tokens != 2 {
+			t.Errorf("num_ctx %d: 2 tokens fit the floor of 4: %d tokens, %v", n, tokens, err)
 		}
 	}
 }
@@ -239,4 +242,36 @@ func BenchmarkEncoderEmbedBatch32(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(inputs))/time.Since(start).Seconds(), "inputs/s")
+}
+
+// Ollama 0.17.4 runs bert in its own engine, whose tokenizer reads add_eos_token (false in bert-embed) and
+// not add_sep_token: an input is [CLS] and its pieces, with no trailing [SEP], and hearth's ids must be the
+// same for the vectors and prompt_eval_count to match.
+func TestEncoderTokenizesBertLikeOllama(t *testing.T) {
+	e := openEncoder(t, "bert-embed")
+	for text, want := range map[string][]int64{
+		"hello world":        {101, 7592, 2088},
+		"Hello, World!":      {101, 7592, 1010, 2088, 999},
+		"tokenization works": {101, 19204, 3989, 2573},
+	} {
+		got, err := e.tokenize(text, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("tokenize(%q) = %v, want Ollama's %v", text, got, want)
+		}
+	}
+
+	long := strings.Repeat("hello ", 600)
+	if _, err := e.tokenize(long, false); !errors.Is(err, engine.ErrInputTooLong) {
+		t.Errorf("601 tokens without truncation: err %v, want ErrInputTooLong", err)
+	}
+	got, err := e.tokenize(long, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 511 || got[0] != 101 || got[len(got)-1] != 7592 {
+		t.Errorf("truncated to %d tokens, first %d, last %d; want Ollama's 511, [CLS] first and no [SEP]", len(got), got[0], got[len(got)-1])
+	}
 }
