@@ -84,7 +84,8 @@ type newLayer struct {
 // req.Name), replacing what the name held. The model starts from req.From (an existing model, pulled
 // if the store lacks it) or req.Files (blobs already uploaded, keyed by relative file name: GGUF
 // files, or an ONNX model folder with its tokenizer and config files); req.Adapters adds one LoRA
-// GGUF; a Hugging Face safetensors folder is converted to GGUF by Ollama's converter; a GGUF chat
+// GGUF (or a Hugging Face LoRA folder, converted against the base model); a Hugging Face safetensors
+// folder is converted to GGUF by Ollama's converter; a GGUF chat
 // template Ollama knows adds a template and its parameters; req.Template, System,
 // Parameters (merged over inherited ones), Messages and License replace or add their layers;
 // req.Quantize converts F16/F32 GGUF weights. Errors matching ErrInvalidInput, ErrInvalidName,
@@ -133,13 +134,7 @@ func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOp
 	}
 
 	if req.RemoteHost == "" && req.Adapters != nil {
-		if err := checkGGUFFiles(s, req.Adapters); err != nil {
-			return err
-		}
-		if len(req.Adapters) > 1 {
-			return errOnlyOneAdapter
-		}
-		adapters, err := s.ggufLayers(req.Adapters, &opts)
+		adapters, err := s.adapterLayers(req.Adapters, layers, &opts)
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/ollama/ollama/convert"
+	"github.com/ollama/ollama/fs/ggml"
 )
 
 // safetensorsLayers converts an uploaded Hugging Face folder (config.json, *.safetensors, tokenizer
@@ -18,6 +19,55 @@ import (
 // the converter refuses (an architecture it does not know, a missing or malformed file) is the
 // request's fault and answers in the converter's words.
 func (s *Store) safetensorsLayers(files map[string]string, opts *CreateOptions) ([]*newLayer, error) {
+	l, err := s.convertFolder(files, opts, "converting model", func(dir fs.FS, dst *os.File) error {
+		return convert.ConvertModel(dir, dst)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.templateLayers([]*newLayer{l}, l.kv, opts)
+}
+
+// adapterLayers makes the layer of the request's one LoRA adapter: a GGUF file, or a Hugging Face
+// LoRA folder (adapter_config.json, adapter_model.safetensors) that Ollama's converter turns into a
+// GGUF adapter for the base model among layers, as Ollama's create does.
+func (s *Store) adapterLayers(files map[string]string, layers []*newLayer, opts *CreateOptions) ([]*newLayer, error) {
+	if len(files) == 0 {
+		return nil, errNoFilesProvided
+	}
+	if s.detectFilesType(files) != "safetensors" {
+		if err := checkGGUFFiles(s, files); err != nil {
+			return nil, err
+		}
+		if len(files) > 1 {
+			return nil, errOnlyOneAdapter
+		}
+		return s.ggufLayers(files, opts)
+	}
+	var base ggml.KV
+	for _, l := range layers {
+		if l.kv != nil && l.MediaType == MediaTypeModel {
+			base = l.kv
+			break
+		}
+	}
+	if base == nil {
+		return nil, inputErrorf("no base model was found")
+	}
+	l, err := s.convertFolder(files, opts, "converting adapter", func(dir fs.FS, dst *os.File) error {
+		return convert.ConvertAdapter(dir, dst, base)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []*newLayer{l}, nil
+}
+
+// convertFolder lays the uploaded files out as a folder, runs conv on it into a temporary file in
+// blobs/ and adopts the GGUF it wrote as a layer typed from its metadata. It reports what (Ollama's
+// status) as it starts converting; errors of conv other than writing its output are the request's,
+// prefixed with what.
+func (s *Store) convertFolder(files map[string]string, opts *CreateOptions, what string, conv func(fs.FS, *os.File) error) (*newLayer, error) {
 	for _, f := range sortedKeys(files) {
 		if err := s.checkUploaded(f, files[f]); err != nil {
 			return nil, err
@@ -46,12 +96,12 @@ func (s *Store) safetensorsLayers(files map[string]string, opts *CreateOptions) 
 	defer os.Remove(tmp) // a no-op once adopted
 	defer dst.Close()
 
-	opts.progress("converting model")
-	if err := convert.ConvertModel(os.DirFS(dir), dst); err != nil {
+	opts.progress(what)
+	if err := conv(os.DirFS(dir), dst); err != nil {
 		if isWriteError(err, tmp) {
-			return nil, fmt.Errorf("converting model: writing the GGUF: %w", err)
+			return nil, fmt.Errorf("%s: writing the GGUF: %w", what, err)
 		}
-		return nil, inputErrorf("converting model: %v", err)
+		return nil, inputErrorf("%s: %v", what, err)
 	}
 	if err := dst.Sync(); err != nil {
 		return nil, err
@@ -65,7 +115,7 @@ func (s *Store) safetensorsLayers(files map[string]string, opts *CreateOptions) 
 	}
 	info, err := s.GGUFInfo(b.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("reading the converted model: %w", err)
+		return nil, fmt.Errorf("%s: reading the GGUF it wrote: %w", what, err)
 	}
 	l := &newLayer{Layer: b.Layer(GGUFMediaType(info.KV)), kv: info.KV, status: "using existing layer " + b.Digest}
 	if b.Created {
@@ -73,7 +123,7 @@ func (s *Store) safetensorsLayers(files map[string]string, opts *CreateOptions) 
 		// Removed at the end if a quantize replaces it, as nothing else refers to it.
 		opts.created = append(opts.created, l.Layer)
 	}
-	return s.templateLayers([]*newLayer{l}, info.KV, opts)
+	return l, nil
 }
 
 // isWriteError reports whether the converter failed writing its output file (a full disk, say),
