@@ -16,7 +16,8 @@ import (
 // CreateFromPath creates model name on the server behind client from local files, the way `ollama
 // create` does: each file is hashed, uploaded to /api/blobs unless the server has it, and named in an
 // /api/create request. path is a GGUF file, or a folder (an ONNX model with its tokenizer and config
-// files), whose files are named by their slash-separated paths inside it.
+// files, or a Hugging Face safetensors checkpoint, which the server converts to GGUF), whose files are
+// named by their slash-separated paths inside it.
 func CreateFromPath(ctx context.Context, client *ollama.Client, name, path string) error {
 	info, err := os.Stat(path)
 	if err != nil {

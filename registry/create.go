@@ -84,7 +84,9 @@ type newLayer struct {
 // req.Name), replacing what the name held. The model starts from req.From (an existing model, pulled
 // if the store lacks it) or req.Files (blobs already uploaded, keyed by relative file name: GGUF
 // files, or an ONNX model folder with its tokenizer and config files); req.Adapters adds one LoRA
-// GGUF; a GGUF chat template Ollama knows adds a template and its parameters; req.Template, System,
+// GGUF (or a Hugging Face LoRA folder, converted against the base model); a Hugging Face safetensors
+// folder is converted to GGUF by Ollama's converter; a GGUF chat
+// template Ollama knows adds a template and its parameters; req.Template, System,
 // Parameters (merged over inherited ones), Messages and License replace or add their layers;
 // req.Quantize converts F16/F32 GGUF weights. Errors matching ErrInvalidInput, ErrInvalidName,
 // ErrInvalidDigest or ErrMissingBlob are the request's fault.
@@ -132,13 +134,7 @@ func (s *Store) Create(ctx context.Context, req api.CreateRequest, opts CreateOp
 	}
 
 	if req.RemoteHost == "" && req.Adapters != nil {
-		if err := checkGGUFFiles(s, req.Adapters); err != nil {
-			return err
-		}
-		if len(req.Adapters) > 1 {
-			return errOnlyOneAdapter
-		}
-		adapters, err := s.ggufLayers(req.Adapters, &opts)
+		adapters, err := s.adapterLayers(req.Adapters, layers, &opts)
 		if err != nil {
 			return err
 		}
@@ -231,7 +227,7 @@ func (s *Store) layersFromModel(ctx context.Context, from string, cfg *model.Con
 }
 
 // layersFromFiles turns uploaded files into layers: an ONNX model folder when a file ends in .onnx,
-// otherwise GGUF files.
+// a Hugging Face folder converted to GGUF when one ends in .safetensors, otherwise GGUF files.
 func (s *Store) layersFromFiles(files map[string]string, cfg *model.ConfigV2, opts *CreateOptions) ([]*newLayer, error) {
 	if len(files) == 0 {
 		return nil, errNoFilesProvided
@@ -240,7 +236,7 @@ func (s *Store) layersFromFiles(files map[string]string, cfg *model.ConfigV2, op
 	case "onnx":
 		return s.onnxLayers(files, cfg)
 	case "safetensors":
-		return nil, inputErrorf("hearth does not convert safetensors models: convert the model to GGUF (llama.cpp's convert_hf_to_gguf.py) or ONNX and create it from that")
+		return s.safetensorsLayers(files, opts)
 	case "gguf":
 		if err := checkGGUFFiles(s, files); err != nil {
 			return nil, err

@@ -85,22 +85,32 @@ func (s *Store) ggufLayers(files map[string]string, opts *CreateOptions) ([]*new
 		// Ollama records the blob's own path as the layer's origin; /api/show reports it as parent_model.
 		l.From = s.blobPath(d)
 		layers = append(layers, l)
-
-		if t, err := MatchTemplate(info.KV); err == nil {
-			tl, err := s.textLayer(strings.NewReader(t.Text), MediaTypeTemplate, opts)
-			if err != nil {
-				return nil, err
-			}
-			tl.status = "using autodetected template " + t.Name
-			layers = append(layers, tl)
-			if t.Parameters != nil {
-				pl, err := s.textLayer(bytes.NewReader(append(t.Parameters, '\n')), MediaTypeParams, opts)
-				if err != nil {
-					return nil, err
-				}
-				layers = append(layers, pl)
-			}
+		if layers, err = s.templateLayers(layers, info.KV, opts); err != nil {
+			return nil, err
 		}
+	}
+	return layers, nil
+}
+
+// templateLayers appends the template (and its parameters) of a GGUF chat template Ollama knows, as
+// Ollama's detectChatTemplate does; a template it does not know adds nothing.
+func (s *Store) templateLayers(layers []*newLayer, kv ggml.KV, opts *CreateOptions) ([]*newLayer, error) {
+	t, err := MatchTemplate(kv)
+	if err != nil {
+		return layers, nil
+	}
+	tl, err := s.textLayer(strings.NewReader(t.Text), MediaTypeTemplate, opts)
+	if err != nil {
+		return nil, err
+	}
+	tl.status = "using autodetected template " + t.Name
+	layers = append(layers, tl)
+	if t.Parameters != nil {
+		pl, err := s.textLayer(bytes.NewReader(append(t.Parameters, '\n')), MediaTypeParams, opts)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, pl)
 	}
 	return layers, nil
 }
