@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/types/model"
+
+	"github.com/hearthlink/hearth/models/hfmodels"
 )
 
 // goEngineModels are tiny Hugging Face checkpoints turned into GGUF by Ollama's own converter, by the
@@ -25,21 +26,16 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-gemma3", "gemma3", "llama"},
 }
 
-// hfGGUFs generates the named models/hfmodels recipes in a process of their own (Ollama's converter cannot
-// share a test binary that links package models) and returns their GGUF paths.
+// hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.
 func hfGGUFs(t *testing.T, names ...string) []string {
 	t.Helper()
-	out, err := exec.Command("go", append([]string{"run", "github.com/hearthlink/hearth/models/hfmodels/hfgen"}, names...)...).Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
+	var paths []string
+	for _, name := range names {
+		path, err := hfmodels.Ensure(context.Background(), "", name)
+		if err != nil {
+			t.Fatalf("generate %s: %v", name, err)
 		}
-		t.Fatalf("hfgen %v: %v\n%s", names, err, stderr)
-	}
-	paths := strings.Fields(string(out))
-	if len(paths) != len(names) {
-		t.Fatalf("hfgen printed %q for %v", out, names)
+		paths = append(paths, path)
 	}
 	return paths
 }

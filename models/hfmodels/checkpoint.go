@@ -7,9 +7,10 @@
 // It is apart from package models because the two cannot share a test binary: Ollama's converter and the
 // ONNX tests of package models (gonnx, which read the written graphs back) each link a copy of the same
 // generated protobuf messages (github.com/pdevine/tensor and gorgonia.org/tensor), and
-// github.com/golang/protobuf panics at start-up on the second registration of an enum, whatever GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. So this package
-// imports nothing of package models and repeats the few lines it needs: the cache folder, the npm folder,
-// the seeded weights.
+// github.com/golang/protobuf panics at start-up on the second registration of an enum, whatever
+// GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. (Package models itself no longer links gonnx outside its tests,
+// so other packages may import both.) So this package imports nothing of package models and repeats the few
+// lines it needs: the cache folder, the npm folder, the seeded weights.
 package hfmodels
 
 import (

@@ -1,6 +1,5 @@
 // Command hfgen generates the hfmodels recipes named on its command line (all when none) and prints each
-// GGUF's path, one a line. Tests of packages that link package models (whose ONNX writer cannot share a
-// binary with Ollama's converter) get the Go-engine test models through it:
+// GGUF's path, one a line, for shells and scripts (a benchmark, a manual test against a server):
 //
 //	go run ./models/hfmodels/hfgen [-dir DIR] tiny-olmo3
 package main
