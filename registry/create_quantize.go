@@ -87,26 +87,7 @@ func (s *Store) quantizeLayer(ctx context.Context, l *newLayer, from, to ggml.Fi
 		return nil, fmt.Errorf("quantizing to %s: %w", name, err)
 	}
 	opts.progress("verifying conversion")
-	if err := dst.Sync(); err != nil {
-		return nil, err
-	}
-	if err := dst.Close(); err != nil {
-		return nil, err
-	}
-	b, err := s.adoptFile(tmp)
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.GGUFInfo(b.Digest)
-	if err != nil {
-		return nil, err
-	}
-	status = "using existing layer "
-	if b.Created {
-		status = "creating new layer "
-		opts.created = append(opts.created, b.Layer(l.MediaType))
-	}
-	return &newLayer{Layer: b.Layer(l.MediaType), kv: info.KV, status: status + b.Digest}, nil
+	return s.adoptGGUF(dst, tmp, l.MediaType, opts)
 }
 
 // adoptFile makes a finished temporary file in blobs/ a blob, named after its hash.

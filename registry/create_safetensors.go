@@ -103,6 +103,18 @@ func (s *Store) convertFolder(files map[string]string, opts *CreateOptions, what
 		}
 		return nil, inputErrorf("%s: %v", what, err)
 	}
+	// A blob this create made is removed at the end if a quantize replaces it, as nothing else refers to it.
+	l, err := s.adoptGGUF(dst, tmp, "", opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return l, nil
+}
+
+// adoptGGUF makes the GGUF just written to dst (the file tmp) a blob of the store and returns its layer,
+// of mediaType (from the file's metadata when ""), with create's status; a blob this create made is noted
+// in opts.created.
+func (s *Store) adoptGGUF(dst *os.File, tmp, mediaType string, opts *CreateOptions) (*newLayer, error) {
 	if err := dst.Sync(); err != nil {
 		return nil, err
 	}
@@ -115,12 +127,14 @@ func (s *Store) convertFolder(files map[string]string, opts *CreateOptions, what
 	}
 	info, err := s.GGUFInfo(b.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading the GGUF it wrote: %w", what, err)
+		return nil, fmt.Errorf("reading the GGUF written: %w", err)
 	}
-	l := &newLayer{Layer: b.Layer(GGUFMediaType(info.KV)), kv: info.KV, status: "using existing layer " + b.Digest}
+	if mediaType == "" {
+		mediaType = GGUFMediaType(info.KV)
+	}
+	l := &newLayer{Layer: b.Layer(mediaType), kv: info.KV, status: "using existing layer " + b.Digest}
 	if b.Created {
 		l.status = "creating new layer " + b.Digest
-		// Removed at the end if a quantize replaces it, as nothing else refers to it.
 		opts.created = append(opts.created, l.Layer)
 	}
 	return l, nil

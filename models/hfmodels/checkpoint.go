@@ -8,9 +8,8 @@
 // ONNX tests of package models (gonnx, which read the written graphs back) each link a copy of the same
 // generated protobuf messages (github.com/pdevine/tensor and gorgonia.org/tensor), and
 // github.com/golang/protobuf panics at start-up on the second registration of an enum, whatever
-// GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. (Package models itself no longer links gonnx outside its tests,
-// so other packages may import both.) So this package imports nothing of package models and repeats the few
-// lines it needs: the cache folder, the npm folder, the seeded weights.
+// GOLANG_PROTOBUF_REGISTRATION_CONFLICT says. Package models itself links gonnx only in its tests, so this
+// package uses its cache and npm folders, and other packages may import both.
 package hfmodels
 
 import (
@@ -27,6 +26,8 @@ import (
 	"sync"
 
 	"github.com/ollama/ollama/convert"
+
+	"github.com/hearthlink/hearth/models"
 )
 
 // Recipe is one generated model.
@@ -91,31 +92,9 @@ func Names() []string {
 	return out
 }
 
-// CacheDir is where fetched and generated artefacts live: $HEARTH_CACHE, else ~/.cache/hearth (the same
-// folder as package models uses).
-func CacheDir() string {
-	if d := os.Getenv("HEARTH_CACHE"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "hearth-cache")
-	}
-	return filepath.Join(home, ".cache", "hearth")
-}
-
-// npmDir is the unpacked folder of an npm package fetched by scripts/bootstrap.sh.
-func npmDir(pkg string) (string, error) {
-	d := filepath.Join(CacheDir(), "npm", filepath.FromSlash(pkg))
-	if _, err := os.Stat(filepath.Join(d, "package.json")); err != nil {
-		return "", fmt.Errorf("hfmodels: npm package %s not found in %s (run `make bootstrap`)", pkg, d)
-	}
-	return d, nil
-}
-
 var generateMu sync.Mutex
 
-// Ensure returns the path of the GGUF file of recipe name under dir (CacheDir()/models when empty),
+// Ensure returns the path of the GGUF file of recipe name under dir (models.CacheDir()/models when empty),
 // generating and converting it first if it is not there. The file is written under a temporary name and
 // renamed into place, so a crash never leaves half a model where a reader would take it for a whole one.
 func Ensure(ctx context.Context, dir, name string) (string, error) {
@@ -124,7 +103,7 @@ func Ensure(ctx context.Context, dir, name string) (string, error) {
 		return "", err
 	}
 	if dir == "" {
-		dir = filepath.Join(CacheDir(), "models")
+		dir = filepath.Join(models.CacheDir(), "models")
 	}
 	final := filepath.Join(dir, fmt.Sprintf("%s-v%d-s%d.gguf", r.Name, r.Version, r.Seed))
 	if _, err := os.Stat(final); err == nil {

