@@ -67,15 +67,22 @@ func TestKilledStoreWritesLeaveAConsistentStore(t *testing.T) {
 	template := filepath.Join(t.TempDir(), "models")
 	p := startHearth(t, "OLLAMA_MODELS="+template)
 	createAll(t, p.URL, map[string]string{"base": llama, "f16": f16, "rerank": rerankDir})
+	noStream := false
+	twin := func(c *api.Client) error { // base's weights with a system prompt of its own
+		return c.Create(ctx, &api.CreateRequest{Model: "twin", From: "base", System: "You are base's twin.", Stream: &noStream},
+			func(api.ProgressResponse) error { return nil })
+	}
+	if err := twin(apiClient(t, p.URL)); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	checkStore(t, p.URL, template)
+	checkStore(t, p.URL, template, true)
 
 	createFrom := func(name, path string) func(c *api.Client) error {
 		return func(c *api.Client) error { return hearthapi.CreateFromPath(ctx, c, name, path) }
 	}
-	noStream := false
 	quantize := func(c *api.Client) error {
 		return c.Create(ctx, &api.CreateRequest{Model: "fresh", Files: map[string]string{"m.gguf": f16Digest}, Quantize: "q8_0", Stream: &noStream},
 			func(api.ProgressResponse) error { return nil })
@@ -83,7 +90,17 @@ func TestKilledStoreWritesLeaveAConsistentStore(t *testing.T) {
 	cp := func(dst string) func(c *api.Client) error {
 		return func(c *api.Client) error { return c.Copy(ctx, &api.CopyRequest{Source: "base", Destination: dst}) }
 	}
-	deleteRerank := func(c *api.Client) error { return c.Delete(ctx, &api.DeleteRequest{Model: "rerank"}) }
+	deleteModel := func(name string) func(c *api.Client) error {
+		return func(c *api.Client) error { return c.Delete(ctx, &api.DeleteRequest{Model: name}) }
+	}
+	recreateAndDelete := func(create func(c *api.Client) error, name string) func(c *api.Client) error {
+		return func(c *api.Client) error {
+			if err := create(c); err != nil {
+				return err
+			}
+			return deleteModel(name)(c)
+		}
+	}
 
 	cases := []crashCase{
 		{name: "gguf upload", at: "blob-rename", op: createFrom("fresh", gpt2), model: "fresh"},
@@ -96,13 +113,11 @@ func TestKilledStoreWritesLeaveAConsistentStore(t *testing.T) {
 		{name: "onnx create", at: "manifest-rename", op: createFrom("fresh", clsDir), model: "fresh"},
 		{name: "copy", at: "manifest-rename", op: cp("fresh"), model: "fresh"},
 		{name: "copy over a model", at: "manifest-renamed", op: cp("rerank"), model: "rerank", present: true},
-		{name: "delete", at: "delete-unlinked", op: deleteRerank, model: "rerank",
-			repeat: func(c *api.Client) error {
-				if err := createFrom("rerank", rerankDir)(c); err != nil {
-					return err
-				}
-				return deleteRerank(c)
-			}},
+		{name: "delete", at: "delete-unlinked", op: deleteModel("rerank"), model: "rerank",
+			repeat: recreateAndDelete(createFrom("rerank", rerankDir), "rerank")},
+		// twin's weights are base's: the prune keeps them.
+		{name: "delete sharing weights", at: "delete-unlinked", op: deleteModel("twin"), model: "twin",
+			repeat: recreateAndDelete(twin, "twin")},
 	}
 	for _, c := range cases {
 		t.Run(strings.ReplaceAll(c.name, " ", "_"), func(t *testing.T) {
@@ -123,8 +138,21 @@ func TestKilledStoreWritesLeaveAConsistentStore(t *testing.T) {
 				t.Errorf("the killed write left nothing for the prune to remove: %+v", before)
 			}
 
+			// With OLLAMA_NOPRUNE the leftovers stay, and are invisible.
+			np := startHearth(t, "OLLAMA_MODELS="+dir, "OLLAMA_NOPRUNE=1")
+			kept := checkStore(t, np.URL, dir, false)
+			if kept.has(c.model) != c.present {
+				t.Errorf("after a restart without prune %s listed = %v, want %v", c.model, kept.has(c.model), c.present)
+			}
+			if !slices.Equal(kept.leftovers, before.leftovers) {
+				t.Errorf("OLLAMA_NOPRUNE: the leftovers went from %v to %v", before.leftovers, kept.leftovers)
+			}
+			if err := np.Stop(); err != nil {
+				t.Fatal(err)
+			}
+
 			p := startHearth(t, "OLLAMA_MODELS="+dir)
-			after := checkStore(t, p.URL, dir)
+			after := checkStore(t, p.URL, dir, true)
 			if after.has(c.model) != c.present {
 				t.Errorf("after the restart %s listed = %v, want %v", c.model, after.has(c.model), c.present)
 			}
@@ -138,7 +166,7 @@ func TestKilledStoreWritesLeaveAConsistentStore(t *testing.T) {
 			if err := repeat(apiClient(t, p.URL)); err != nil {
 				t.Fatalf("%s again after the restart: %v", c.name, err)
 			}
-			after = checkStore(t, p.URL, dir)
+			after = checkStore(t, p.URL, dir, true)
 			if want := c.repeat == nil; after.has(c.model) != want {
 				t.Errorf("after %s again, %s listed = %v, want %v", c.name, c.model, after.has(c.model), want)
 			}
@@ -256,12 +284,12 @@ func storeFiles(t *testing.T, dir string) storeState {
 }
 
 // checkStore checks the store in dir, served by the server at base unless it has stopped: whole
-// manifests and blobs, nothing left for a prune, every referenced blob present, and every listed model
-// shown.
-func checkStore(t *testing.T, base, dir string) storeState {
+// manifests and blobs, every referenced blob present, every listed model shown, and, if pruned, nothing
+// left for a prune.
+func checkStore(t *testing.T, base, dir string, pruned bool) storeState {
 	t.Helper()
 	st := storeFiles(t, dir)
-	if len(st.leftovers) > 0 {
+	if pruned && len(st.leftovers) > 0 {
 		t.Errorf("files left after the startup prune: %v", st.leftovers)
 	}
 	for _, d := range st.referenced {
