@@ -83,6 +83,7 @@ func (s *Store) WriteBlob(ctx context.Context, r io.Reader, expectedDigest strin
 	}
 
 	final := s.blobPath(got)
+	crashPoint("blob-rename")
 	// A blob of the right size is the same content (the name is its hash); one of another size was
 	// damaged outside the store's control, and the fresh copy replaces it.
 	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == n {

@@ -78,6 +78,7 @@ func (s *Store) quantizeLayer(ctx context.Context, l *newLayer, from, to ggml.Fi
 	status := fmt.Sprintf("quantizing %s model to %s", from, name)
 	progress := func(n uint64) {
 		d := done.Add(n)
+		crashPoint("quantize-write")
 		if opts.Progress != nil {
 			frac := float64(d) / float64(max(total, 1))
 			opts.Progress(api.ProgressResponse{Status: status, Digest: "0000000000000000000", Total: l.Size, Completed: int64(frac * float64(l.Size))})
@@ -110,6 +111,7 @@ func (s *Store) adoptFile(tmp string) (Blob, error) {
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		return Blob{}, err
 	}
+	crashPoint("blob-rename")
 	if err := os.Rename(tmp, final); err != nil {
 		return Blob{}, err
 	}

@@ -49,6 +49,7 @@ func writeFileAtomic(tempDir, path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	crashPoint("manifest-rename")
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}

@@ -70,6 +70,7 @@ func (s *Store) commitManifest(n model.Name, data []byte) (*ManifestFile, error)
 		return nil, fmt.Errorf("writing manifest: %w", err)
 	}
 	s.changed()
+	crashPoint("manifest-renamed")
 	return s.readManifestFile(n)
 }
 
@@ -213,6 +214,7 @@ func (s *Store) Delete(name string) error {
 		return err
 	}
 	s.pruneEmptyParents(filepath.Dir(path))
+	crashPoint("delete-unlinked")
 	if readErr != nil {
 		s.log.Warn("deleted a corrupt manifest; its blobs will be removed by the next prune", "name", n.String(), "error", readErr)
 		return nil
