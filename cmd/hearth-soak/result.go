@@ -17,6 +17,7 @@ type sample struct {
 	At         time.Duration
 	RSS        int64   // bytes, the whole process tree
 	Goroutines float64 // go_goroutines from /metrics; -1 when unread
+	GoHeap     float64 // go_memstats_heap_inuse_bytes from /metrics, shown, not judged; -1 when unread
 }
 
 // sampleUntil samples srv every interval until ctx ends or done closes, starting at once.
@@ -26,7 +27,8 @@ func sampleUntil(ctx context.Context, srv *server, interval time.Duration, done 
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
-		out = append(out, sample{At: time.Since(start), RSS: srv.rss(), Goroutines: srv.goroutines()})
+		g, heap := srv.runtimeGauges()
+		out = append(out, sample{At: time.Since(start), RSS: srv.rss(), Goroutines: g, GoHeap: heap})
 		select {
 		case <-ctx.Done():
 			return out
@@ -166,9 +168,9 @@ func (r *result) print(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nover time (every sample; first third is warm-up, middle vs last third judged):")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "t\tRSS MiB\tgoroutines\t")
+	fmt.Fprintln(tw, "t\tRSS MiB\tgoroutines\tGo heap MiB\t")
 	for _, s := range r.samples {
-		fmt.Fprintf(tw, "%.0fs\t%.1f\t%.0f\t\n", s.At.Seconds(), float64(s.RSS)/(1<<20), s.Goroutines)
+		fmt.Fprintf(tw, "%.0fs\t%.1f\t%.0f\t%.1f\t\n", s.At.Seconds(), float64(s.RSS)/(1<<20), s.Goroutines, s.GoHeap/(1<<20))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -162,14 +163,20 @@ func (s *server) rss() int64 {
 	return total
 }
 
-// goroutines reads go_goroutines from the server's /metrics; -1 when it cannot.
-func (s *server) goroutines() float64 {
+// runtimeGauges reads go_goroutines and go_memstats_heap_inuse_bytes from the server's /metrics; -1 for
+// either when it cannot. The Go heap beside the process's RSS tells growth in Go code from growth in the
+// native libraries (llama.cpp, ONNX Runtime), which the Go heap does not include.
+func (s *server) runtimeGauges() (goroutines, heap float64) {
 	resp, err := http.Get(s.url + "/metrics")
 	if err != nil {
-		return -1
+		return -1, -1
 	}
 	defer resp.Body.Close()
-	return parseGauge(resp.Body, "go_goroutines")
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return -1, -1
+	}
+	return parseGauge(bytes.NewReader(b), "go_goroutines"), parseGauge(bytes.NewReader(b), "go_memstats_heap_inuse_bytes")
 }
 
 // parseGauge finds an unlabelled gauge in Prometheus text exposition; -1 when absent.

@@ -49,6 +49,9 @@ func TestShortSoak(t *testing.T) {
 	if len(res.samples) < 15 || res.samples[len(res.samples)-1].At < 15*time.Second {
 		t.Errorf("%d samples over %v: the sampler did not run the whole soak", len(res.samples), res.samples[len(res.samples)-1].At)
 	}
+	if res.samples[0].GoHeap <= 0 {
+		t.Errorf("the Go heap was not read from /metrics: %v", res.samples[0].GoHeap)
+	}
 	if len(res.growth) != 2 || res.growth[0].First <= 0 || res.growth[1].First <= 0 {
 		t.Errorf("memory and goroutines were not read: %+v", res.growth)
 	}
