@@ -23,7 +23,10 @@ type config struct {
 	Duration    time.Duration
 	Concurrency int
 	MaxRequests int
-	Sample      time.Duration
+	// Only, when set, keeps just these route labels of the mix (comma-separated), to narrow down which
+	// traffic a growth comes from.
+	Only   string
+	Sample time.Duration
 	// RSSMargin and GoroutineMargin are the growth allowed from the middle third's median to the last
 	// third's, as a fraction, on top of RSSSlackMiB and GoroutineSlack (absolute noise floors).
 	RSSMargin       float64
@@ -38,6 +41,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.Hearth, "hearth", "bin/hearth", "the hearth binary to soak")
 	fs.DurationVar(&c.Duration, "duration", 3*time.Minute, "how long the traffic runs, after the models are warmed")
 	fs.IntVar(&c.Concurrency, "concurrency", 6, "concurrent clients")
+	fs.StringVar(&c.Only, "only", "", "comma-separated route labels to keep from the mix (default: all), e.g. \"embed,classify\"")
 	fs.IntVar(&c.MaxRequests, "max-requests", 200000, "stop early after this many requests")
 	fs.DurationVar(&c.Sample, "sample", 0, "sampling interval for memory and goroutines (default: duration/60, 1s to 5s)")
 	fs.Float64Var(&c.RSSMargin, "rss-margin", 0.10, "allowed resident-memory growth, middle third to last third (fraction)")
@@ -85,7 +89,10 @@ func soak(ctx context.Context, cfg config, progress io.Writer) (*result, error) 
 	}
 	defer srv.stop()
 	fmt.Fprintf(progress, "hearth-soak: %s serving on %s (pid %d); warming the default models\n", cfg.Hearth, srv.url, srv.pid())
-	t := newTraffic(srv.url)
+	t, err := newTraffic(srv.url, cfg.Only)
+	if err != nil {
+		return nil, err
+	}
 	if err := t.warm(ctx); err != nil {
 		return nil, fmt.Errorf("warming the models: %w (server log: %s)", err, srv.logTail())
 	}

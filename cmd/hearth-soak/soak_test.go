@@ -84,3 +84,17 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// TestOnly checks that -only keeps the labelled routes and refuses a label the mix lacks.
+func TestOnly(t *testing.T) {
+	tr, err := newTraffic("http://127.0.0.1:1", "embed, classify")
+	if err != nil {
+		t.Fatalf("-only embed,classify: %v", err)
+	}
+	if len(tr.steps) != 2 {
+		t.Errorf("-only embed,classify kept %d steps, want 2", len(tr.steps))
+	}
+	if _, err := newTraffic("http://127.0.0.1:1", "embed,nope"); err == nil {
+		t.Error("-only with an unknown label was accepted")
+	}
+}

@@ -47,16 +47,32 @@ type routeStats struct {
 // traffic drives the mix against one server and keeps the counts.
 type traffic struct {
 	url    string
+	steps  []step // the mix, or the part of it -only kept
 	client *http.Client
 	mu     sync.Mutex
 	stats  map[string]*routeStats
 	issued atomic.Int64
 }
 
-func newTraffic(url string) *traffic {
-	return &traffic{url: url, stats: map[string]*routeStats{},
+func newTraffic(url, only string) (*traffic, error) {
+	steps := mix
+	if only != "" {
+		steps = nil
+		for _, label := range strings.Split(only, ",") {
+			n := len(steps)
+			for _, s := range mix {
+				if s.label == strings.TrimSpace(label) {
+					steps = append(steps, s)
+				}
+			}
+			if len(steps) == n {
+				return nil, fmt.Errorf("-only: no route labelled %q in the mix", label)
+			}
+		}
+	}
+	return &traffic{url: url, steps: steps, stats: map[string]*routeStats{},
 		// A request that hangs is a failure, not a reason for the soak to outlive its duration by much.
-		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+		client: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}, nil
 }
 
 const llm = "hearth/tiny-llama"
@@ -135,7 +151,7 @@ func prompt(c, n int) string {
 
 // warm sends each kind once, in order, so model loads happen before the clock and the samples start.
 func (t *traffic) warm(ctx context.Context) error {
-	for i, s := range mix {
+	for i, s := range t.steps {
 		if o := s.do(ctx, t, -1, i); !o.ok() {
 			return fmt.Errorf("%s: %s", s.label, o.describe())
 		}
@@ -151,7 +167,7 @@ func (t *traffic) run(ctx context.Context, clients, maxRequests int) {
 		go func() {
 			defer wg.Done()
 			for n := 0; ctx.Err() == nil && t.issued.Add(1) <= int64(maxRequests); n++ {
-				s := mix[(c*5+n)%len(mix)]
+				s := t.steps[(c*5+n)%len(t.steps)]
 				start := time.Now()
 				// The request itself is not cut off at the deadline: one already sent finishes and is counted.
 				o := s.do(context.WithoutCancel(ctx), t, c, n)
