@@ -4,7 +4,7 @@ SHELL := /bin/bash
 ENV := source scripts/env.sh &&
 GO_TEST_FLAGS ?= -count=1 -timeout 60m
 
-.PHONY: all bootstrap build install install-systemd run test bench bench-tools bench-go models vet fmt clean
+.PHONY: all bootstrap build install install-systemd run test bench bench-tools bench-go soak models vet fmt clean
 
 all: build
 
@@ -49,6 +49,13 @@ install-systemd:
 # Serve on OLLAMA_HOST (default 127.0.0.1:11434) with the generated default models registered.
 run: build
 	./bin/hearth serve
+
+# A bounded soak (cmd/hearth-soak): bin/hearth on a free loopback port with its own temporary store, minutes
+# of mixed concurrent traffic, then a table of requests, memory and goroutines over time; it exits non-zero
+# when a request failed or memory or goroutines kept growing. SOAK_FLAGS="-duration 10m" runs longer.
+SOAK_FLAGS ?=
+soak: build
+	$(ENV) go run ./cmd/hearth-soak -hearth bin/hearth $(SOAK_FLAGS)
 
 models: build
 	./bin/hearth models generate
