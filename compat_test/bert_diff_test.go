@@ -2,8 +2,6 @@ package compat_test
 
 import (
 	"context"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -19,18 +17,8 @@ func TestBertEmbedAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the reference Ollama")
 	}
-	bin := ollamaCLI(t)
-	ollamaHost, _, _ := startOllamaServe(t, bin)
-	h := startHearth(t)
-	importBoth(t, h.URL, "http://"+ollamaHost)
-	client := func(base string) *api.Client {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return api.NewClient(u, http.DefaultClient)
-	}
-	ollama, hearth := client("http://"+ollamaHost), client(h.URL)
+	ref, hearthURL := startBoth(t)
+	ollama, hearth := apiClient(t, ref), apiClient(t, hearthURL)
 	ctx := context.Background()
 	for _, in := range []string{
 		"hello world",

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,11 +114,7 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 // createAll creates each model from its GGUF file through /api/blobs and /api/create.
 func createAll(t *testing.T, base string, files map[string]string) {
 	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := api.NewClient(u, http.DefaultClient)
+	client := apiClient(t, base)
 	for name, path := range files {
 		if err := hearthapi.CreateFromPath(context.Background(), client, name, path); err != nil {
 			t.Fatalf("create %s: %v", name, err)

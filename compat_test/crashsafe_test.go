@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,15 +179,6 @@ func orOp(a, b func(c *api.Client) error) func(c *api.Client) error {
 		return a
 	}
 	return b
-}
-
-// apiClient is an Ollama client of the server at base.
-func apiClient(t *testing.T, base string) *api.Client {
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return api.NewClient(u, http.DefaultClient)
 }
 
 // waitKilled fails the test unless p died of SIGKILL (its own, at the crash step), opErr being what the

@@ -238,6 +238,17 @@ func importBoth(t *testing.T, hosts ...string) {
 	}
 }
 
+// startBoth starts the reference Ollama and hearth, each serving the generated models importBoth creates,
+// and returns their base URLs.
+func startBoth(t *testing.T) (ref, hearth string) {
+	t.Helper()
+	ollamaHost, _, _ := startOllamaServe(t, ollamaCLI(t))
+	h := startHearth(t)
+	ref = "http://" + ollamaHost
+	importBoth(t, h.URL, ref)
+	return ref, h.URL
+}
+
 // TestDifferentialAgainstOllama sends the same requests to hearth and to the reference Ollama 0.17.4,
 // each serving the same generated models, and compares status codes and the field names and types of
 // every answer (values excepted: the engines sample differently). Every difference is reported; the test
@@ -246,17 +257,13 @@ func TestDifferentialAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the reference Ollama")
 	}
-	bin := ollamaCLI(t)
-	ollamaHost, _, _ := startOllamaServe(t, bin)
-	ref := "http://" + ollamaHost
-	h := startHearth(t)
-	importBoth(t, h.URL, ref)
+	ref, hearthURL := startBoth(t)
 
 	var report bytes.Buffer
 	seen := map[string]bool{} // request name + "\x00" + field of every difference found
 	for _, r := range diffRequests {
 		want := fetch(t, ref, r)
-		got := fetch(t, h.URL, r)
+		got := fetch(t, hearthURL, r)
 		diffs := compareAnswers(want, got)
 		if len(diffs) == 0 {
 			fmt.Fprintf(&report, "same   %d %s %s (%s)\n", got.status, r.method, r.path, r.name)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -55,11 +54,7 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 		files[m.arch] = paths[i]
 	}
 	createAll(t, p.URL, files)
-	u, err := url.Parse(p.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := api.NewClient(u, http.DefaultClient)
+	client := apiClient(t, p.URL)
 	for _, m := range goEngineModels {
 		code, text := generate(t, p.URL, m.arch)
 		if code != http.StatusOK || text == "" {

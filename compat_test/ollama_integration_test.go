@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -427,11 +425,7 @@ func TestOllamaIntegrationSuite(t *testing.T) {
 	// Every default model first: the suite's models must be the newest ones listed (TestAPIListModels
 	// checks the first model's details, which a default ONNX model registered late would lack).
 	waitForDefaultModels(t, p.URL, allDefaultModels)
-	u, err := url.Parse(p.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := api.NewClient(u, http.DefaultClient)
+	client := apiClient(t, p.URL)
 	registerIntegrationModels(t, client)
 
 	deadline := time.Now().Add(12 * time.Minute)
@@ -450,7 +444,7 @@ func TestOllamaIntegrationSuite(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), min(left, 5*time.Minute))
 		cmd := exec.CommandContext(ctx, bin, "-test.run", unit.run, "-test.v", "-test.count=1",
 			"-test.timeout", (min(left, 5*time.Minute) - 10*time.Second).String())
-		cmd.Env = append(os.Environ(), "OLLAMA_TEST_EXISTING=1", "OLLAMA_HOST="+u.Host)
+		cmd.Env = append(os.Environ(), "OLLAMA_TEST_EXISTING=1", "OLLAMA_HOST="+strings.TrimPrefix(p.URL, "http://"))
 		cmd.Dir = t.TempDir()
 		out, runErr := cmd.CombinedOutput()
 		cancel()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -23,23 +22,13 @@ func TestTextModelAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the reference Ollama")
 	}
-	bin := ollamaCLI(t)
-	ollamaHost, _, _ := startOllamaServe(t, bin)
-	h := startHearth(t)
-	importBoth(t, h.URL, "http://"+ollamaHost)
-	client := func(base string) *api.Client {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return api.NewClient(u, http.DefaultClient)
-	}
-	ollama, hearth := client("http://"+ollamaHost), client(h.URL)
+	ref, hearthURL := startBoth(t)
+	ollama, hearth := apiClient(t, ref), apiClient(t, hearthURL)
 	t.Run("embeddings", func(t *testing.T) { compareChatModelEmbeddings(t, ollama, hearth) })
 	t.Run("images", func(t *testing.T) { compareImagePrompts(t, ollama, hearth) })
 	t.Run("embeddings refused by the Go engine", func(t *testing.T) {
 		compareGoEngineEmbedRefusals(t, map[string]*api.Client{"ollama": ollama, "hearth": hearth},
-			"http://"+ollamaHost, h.URL)
+			ref, hearthURL)
 	})
 }
 
