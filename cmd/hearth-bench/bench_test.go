@@ -103,7 +103,4 @@ func TestSummaries(t *testing.T) {
 	if w := winner(summary{Median: 10, N: 1}, 10.2, true); w != "tie" {
 		t.Errorf("winner within 3%% = %q", w)
 	}
-	if rss := parseVmRSS(strings.NewReader("Name:\tx\nVmRSS:\t  2048 kB\n")); rss != 2048*1024 {
-		t.Errorf("parseVmRSS = %d", rss)
-	}
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/ollama/ollama/api"
 
+	"github.com/hearthlink/hearth/internal/proctree"
 	"github.com/hearthlink/hearth/models"
 )
 
@@ -128,7 +127,7 @@ func startServer(ctx context.Context, spec serverSpec, workDir, logDir string) (
 // stop ends the server (SIGTERM, then SIGKILL after 15 s) and removes its store. Ollama's runner
 // children exit when their parent closes their pipes; any left are killed by process id.
 func (s *server) stop() {
-	children := descendants(s.cmd.Process.Pid)
+	children := proctree.Descendants(s.cmd.Process.Pid)
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-s.exited:
@@ -150,16 +149,10 @@ func (s *server) stop() {
 }
 
 // rss is the resident memory of the server and every process below it (Ollama's runners), in bytes.
-func (s *server) rss() int64 {
-	total := rssOf(s.cmd.Process.Pid)
-	for _, pid := range descendants(s.cmd.Process.Pid) {
-		total += rssOf(pid)
-	}
-	return total
-}
+func (s *server) rss() int64 { return proctree.RSS(s.cmd.Process.Pid) }
 
 // processes counts the server's process tree.
-func (s *server) processes() int { return 1 + len(descendants(s.cmd.Process.Pid)) }
+func (s *server) processes() int { return 1 + len(proctree.Descendants(s.cmd.Process.Pid)) }
 
 // freeAddr returns a loopback address with a port nobody listens on.
 func freeAddr() (string, error) {
@@ -169,74 +162,4 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().String(), nil
-}
-
-// descendants lists the process ids below pid, read from /proc/*/stat.
-func descendants(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	parent := map[int]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the parenthesised command: state ppid ...
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if pp, err := strconv.Atoi(f[1]); err == nil {
-			parent[p] = pp
-		}
-	}
-	var out []int
-	var walk func(int)
-	walk = func(root int) {
-		for p, pp := range parent {
-			if pp == root {
-				out = append(out, p)
-				walk(p)
-			}
-		}
-	}
-	walk(pid)
-	return out
-}
-
-// rssOf reads VmRSS of pid from /proc/<pid>/status, in bytes; 0 when the process is gone.
-func rssOf(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	return parseVmRSS(f)
-}
-
-// parseVmRSS finds the "VmRSS: N kB" line of a /proc status file.
-func parseVmRSS(r io.Reader) int64 {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "VmRSS:") {
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) >= 2 {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearthlink/hearth/internal/proctree"
+
 	"github.com/ollama/ollama/fs/ggml"
 )
 
@@ -76,7 +78,7 @@ func cpuHasAMX() bool {
 func parseMemTotal(meminfo string) int64 {
 	for line := range strings.Lines(meminfo) {
 		if strings.HasPrefix(line, "MemTotal:") {
-			return parseVmRSS(strings.NewReader("VmRSS:" + strings.TrimPrefix(line, "MemTotal:")))
+			return proctree.ParseVmRSS(strings.NewReader("VmRSS:" + strings.TrimPrefix(line, "MemTotal:")))
 		}
 	}
 	return 0

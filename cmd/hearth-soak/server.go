@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/hearthlink/hearth/internal/proctree"
 )
 
 // defaultModels are the models `hearth serve` registers on first start; the soak waits for all of them.
@@ -155,13 +157,7 @@ func (s *server) logTail() string {
 }
 
 // rss is the resident memory of the server's process tree, in bytes, from /proc/<pid>/status VmRSS.
-func (s *server) rss() int64 {
-	total := rssOf(s.pid())
-	for _, pid := range descendants(s.pid()) {
-		total += rssOf(pid)
-	}
-	return total
-}
+func (s *server) rss() int64 { return proctree.RSS(s.pid()) }
 
 // runtimeGauges reads go_goroutines and go_memstats_heap_inuse_bytes from the server's /metrics; -1 for
 // either when it cannot. The Go heap beside the process's RSS tells growth in Go code from growth in the
@@ -191,54 +187,4 @@ func parseGauge(r io.Reader, name string) float64 {
 		}
 	}
 	return -1
-}
-
-// descendants lists the process ids below pid, read from /proc/*/stat.
-func descendants(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The parent id is the second field after the parenthesised command, which may hold spaces.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		if f := strings.Fields(string(b[i+1:])); len(f) >= 2 {
-			if pp, err := strconv.Atoi(f[1]); err == nil {
-				children[pp] = append(children[pp], p)
-			}
-		}
-	}
-	var out []int
-	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
-		out = append(out, queue[0])
-		queue = append(queue, children[queue[0]]...)
-	}
-	return out
-}
-
-// rssOf reads VmRSS of pid in bytes; 0 when the process is gone.
-func rssOf(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
