@@ -23,6 +23,8 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-lfm2", "lfm2", "ollamaengine"},
 	{"tiny-nemotron-h", "nemotron_h", "ollamaengine"},
 	{"tiny-gemma3", "gemma3", "llama"},
+	{"tiny-qwen35", "qwen35", "ollamaengine"},
+	{"tiny-qwen3next", "qwen35moe", "ollamaengine"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.

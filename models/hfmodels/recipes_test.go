@@ -80,3 +80,68 @@ func TestTinyGemma3(t *testing.T) {
 		}
 	}
 }
+
+// decodeRecipe converts recipe into a temporary folder and decodes the GGUF's header.
+func decodeRecipe(t *testing.T, recipe string) *ggml.GGML {
+	t.Helper()
+	path, err := Ensure(t.Context(), t.TempDir(), recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// hasTensor reports whether g holds a tensor called name.
+func hasTensor(g *ggml.GGML, name string) bool {
+	for _, tt := range g.Tensors().Items() {
+		if tt.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTinyQwen35 converts the Qwen 3.5 checkpoint: the hybrid's layer layout (zero KV heads on the
+// linear-attention layers), the partial rotary width, and the split linear-attention projections.
+func TestTinyQwen35(t *testing.T) {
+	g := decodeRecipe(t, "tiny-qwen35")
+	kv := g.KV()
+	if kv.Architecture() != "qwen35" || !kv.OllamaEngineRequired() {
+		t.Fatalf("architecture %q", kv.Architecture())
+	}
+	if got := kv.Uints("attention.head_count_kv"); !slices.Equal(got, []uint32{0, 0, 0, 2}) {
+		t.Errorf("head_count_kv %v", got)
+	}
+	if kv.Uint("rope.dimension_count") != 8 || !kv.Bool("ssm.v_head_reordered") {
+		t.Errorf("rope dims %d, v heads reordered %v", kv.Uint("rope.dimension_count"), kv.Bool("ssm.v_head_reordered"))
+	}
+	for _, name := range []string{"blk.0.attn_qkv.weight", "blk.0.attn_gate.weight", "blk.0.ssm_alpha.weight", "blk.0.ssm_a", "blk.3.attn_q.weight"} {
+		if !hasTensor(g, name) {
+			t.Errorf("no tensor %s", name)
+		}
+	}
+}
+
+// TestTinyQwen3Next converts the Qwen3-Next checkpoint: Ollama writes it as qwen35moe with its packed
+// projections split and its experts stacked.
+func TestTinyQwen3Next(t *testing.T) {
+	g := decodeRecipe(t, "tiny-qwen3next")
+	kv := g.KV()
+	if kv.Architecture() != "qwen35moe" || kv.Uint("expert_count") != 4 || kv.Bool("ssm.v_head_reordered") {
+		t.Fatalf("architecture %q, %d experts, v heads reordered %v", kv.Architecture(), kv.Uint("expert_count"), kv.Bool("ssm.v_head_reordered"))
+	}
+	for _, name := range []string{"blk.0.attn_qkv.weight", "blk.0.attn_gate.weight", "blk.0.ssm_ba.weight", "blk.0.ffn_gate_exps.weight", "blk.0.ffn_gate_inp_shexp.weight"} {
+		if !hasTensor(g, name) {
+			t.Errorf("no tensor %s", name)
+		}
+	}
+}
