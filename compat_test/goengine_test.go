@@ -25,6 +25,9 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-gemma3", "gemma3", "llama"},
 	{"tiny-qwen35", "qwen35", "ollamaengine"},
 	{"tiny-qwen3next", "qwen35moe", "ollamaengine"},
+	{"tiny-qwen3", "qwen3", "llama"},
+	{"tiny-qwen3moe", "qwen3moe", "llama"},
+	{"tiny-mixtral", "llama", "llama"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.

@@ -11,16 +11,19 @@ import (
 
 	"github.com/ollama/ollama/convert"
 	"github.com/ollama/ollama/fs/ggml"
+
+	"github.com/hearthlink/hearth/registry/hfconvert"
 )
 
 // safetensorsLayers converts an uploaded Hugging Face folder (config.json, *.safetensors, tokenizer
-// files) to a GGUF blob with Ollama's own converter, as Ollama's create does, and makes it the
+// files) to a GGUF blob with Ollama's own converter, as Ollama's create does (with hfconvert's fixes for
+// the classes 0.17.4's converter drops or breaks: Qwen 3, Qwen3-MoE, Mixtral), and makes it the
 // weights layer, followed by the autodetected template and parameters of its chat template. A folder
 // the converter refuses (an architecture it does not know, a missing or malformed file) is the
 // request's fault and answers in the converter's words.
 func (s *Store) safetensorsLayers(files map[string]string, opts *CreateOptions) ([]*newLayer, error) {
 	l, err := s.convertFolder(files, opts, "converting model", func(dir fs.FS, dst *os.File) error {
-		return convert.ConvertModel(dir, dst)
+		return hfconvert.Convert(dir, dst)
 	})
 	if err != nil {
 		return nil, err

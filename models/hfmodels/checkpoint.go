@@ -25,9 +25,8 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/ollama/ollama/convert"
-
 	"github.com/hearthlink/hearth/models"
+	"github.com/hearthlink/hearth/registry/hfconvert"
 )
 
 // Recipe is one generated model.
@@ -136,7 +135,8 @@ func Ensure(ctx context.Context, dir, name string) (string, error) {
 }
 
 // Convert writes the checkpoint with seed into the folder hfDir and converts it to the GGUF file dst with
-// Ollama's converter.
+// Ollama's converter, as hearth's create does (hfconvert: Ollama's, with the classes 0.17.4's drops or
+// breaks fixed).
 func (c Checkpoint) Convert(ctx context.Context, hfDir, dst string, seed int64) error {
 	if err := os.MkdirAll(hfDir, 0o755); err != nil {
 		return err
@@ -148,7 +148,7 @@ func (c Checkpoint) Convert(ctx context.Context, hfDir, dst string, seed int64) 
 	if err != nil {
 		return err
 	}
-	if err := convert.ConvertModel(os.DirFS(hfDir), f); err != nil {
+	if err := hfconvert.Convert(os.DirFS(hfDir), f); err != nil {
 		f.Close()
 		os.Remove(dst)
 		return fmt.Errorf("ollama's converter: %w", err)

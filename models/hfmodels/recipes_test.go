@@ -3,6 +3,7 @@ package hfmodels
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/fs/ggml"
@@ -143,5 +144,66 @@ func TestTinyQwen3Next(t *testing.T) {
 		if !hasTensor(g, name) {
 			t.Errorf("no tensor %s", name)
 		}
+	}
+}
+
+// TestTinyQwen3 converts the Qwen 3 checkpoints, a class Ollama 0.17.4's converter dropped, through
+// hfconvert: the GGUF is qwen3 (or qwen3moe) with no key of the class it was carried through, and the
+// MoE's experts are stacked into the tensors the engines read, with their width.
+func TestTinyQwen3(t *testing.T) {
+	for _, tc := range []struct {
+		recipe, arch string
+		experts      uint32
+	}{{"tiny-qwen3", "qwen3", 0}, {"tiny-qwen3moe", "qwen3moe", 4}} {
+		g := decodeRecipe(t, tc.recipe)
+		kv := g.KV()
+		if kv.Architecture() != tc.arch || !kv.OllamaEngineRequired() || kv.Uint("expert_count") != tc.experts {
+			t.Errorf("%s: architecture %q, %d experts", tc.recipe, kv.Architecture(), kv.Uint("expert_count"))
+		}
+		if kv.Uint("block_count") != 2 || kv.Uint("attention.key_length") != 32 || kv.Float("rope.freq_base") != 1e6 {
+			t.Errorf("%s: %d blocks, key length %d, rope base %v", tc.recipe, kv.Uint("block_count"), kv.Uint("attention.key_length"), kv.Float("rope.freq_base"))
+		}
+		for k := range kv {
+			if strings.Contains(k, "vl.") || strings.Contains(k, "vision") {
+				t.Errorf("%s: key %s", tc.recipe, k)
+			}
+		}
+		for _, tt := range g.Tensors().Items() {
+			if strings.Contains(tt.Name, "mlp.") {
+				t.Errorf("%s: tensor %s left unconverted", tc.recipe, tt.Name)
+			}
+			if tc.experts > 0 && tt.Name == "blk.1.ffn_down_exps.weight" && !slices.Equal(tt.Shape, []uint64{96, 128, 4}) {
+				t.Errorf("%s: %s is %v", tc.recipe, tt.Name, tt.Shape)
+			}
+		}
+		if tc.experts > 0 && (kv.Uint("expert_feed_forward_length") != 96 || !hasTensor(g, "blk.0.ffn_gate_exps.weight") || !hasTensor(g, "blk.0.ffn_gate_inp.weight")) {
+			t.Errorf("%s: expert width %d", tc.recipe, kv.Uint("expert_feed_forward_length"))
+		}
+	}
+}
+
+// TestTinyMixtral converts the Mixtral checkpoint: the experts' up projections read the embedding, the
+// down projections write it (Ollama 0.17.4's converter has them the other way round).
+func TestTinyMixtral(t *testing.T) {
+	g := decodeRecipe(t, "tiny-mixtral")
+	kv := g.KV()
+	if kv.Architecture() != "llama" || kv.Uint("expert_count") != 4 || kv.Uint("expert_used_count") != 2 {
+		t.Fatalf("architecture %q, %d experts", kv.Architecture(), kv.Uint("expert_count"))
+	}
+	want := map[string][]uint64{
+		"blk.0.ffn_gate_exps.weight": {128, 192, 4},
+		"blk.0.ffn_up_exps.weight":   {128, 192, 4},
+		"blk.0.ffn_down_exps.weight": {192, 128, 4},
+	}
+	for _, tt := range g.Tensors().Items() {
+		if w, ok := want[tt.Name]; ok {
+			if !slices.Equal(tt.Shape, w) {
+				t.Errorf("%s is %v, want %v", tt.Name, tt.Shape, w)
+			}
+			delete(want, tt.Name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing %v", want)
 	}
 }
