@@ -61,3 +61,43 @@ func TestOllamaCLICreatesFromHuggingFaceFolder(t *testing.T) {
 	}
 	wants(t, "failed create", stderr, `unsupported architecture "NoSuchForCausalLM"`)
 }
+
+// TestOllamaCLICreatesWhatOllamasConverterDrops creates, with the real ollama CLI against a real `hearth
+// serve`, from the Hugging Face folders Ollama 0.17.4's own create refuses (Qwen3ForCausalLM,
+// Qwen3MoeForCausalLM: "unsupported architecture") or turns into a file nothing loads (Mixtral, its experts'
+// w2 and w3 swapped): each shows its architecture and generates.
+func TestOllamaCLICreatesWhatOllamasConverterDrops(t *testing.T) {
+	bin := ollamaCLI(t)
+	h := startHearth(t)
+	c := cli{t: t, bin: bin, host: strings.TrimPrefix(h.URL, "http://"), home: t.TempDir()}
+	dir := t.TempDir()
+	for _, m := range []struct{ recipe, arch string }{
+		{"tiny-qwen3", "qwen3"}, {"tiny-qwen3moe", "qwen3moe"}, {"tiny-mixtral", "llama"},
+	} {
+		r, err := hfmodels.Lookup(m.recipe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		folder := filepath.Join(dir, m.recipe)
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Checkpoint.WriteFolder(context.Background(), folder, r.Seed); err != nil {
+			if strings.Contains(err.Error(), "make bootstrap") {
+				t.Skip(err)
+			}
+			t.Fatal(err)
+		}
+		modelfile := filepath.Join(dir, m.recipe+".Modelfile")
+		if err := os.WriteFile(modelfile, []byte("FROM ./"+m.recipe+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr := c.ok("create", m.recipe, "-f", modelfile)
+		wants(t, m.recipe+" create", stderr, "converting model", "success")
+		stdout, _ := c.ok("show", m.recipe)
+		wants(t, m.recipe+" show", stdout, "architecture", m.arch, "completion")
+		if code, text := generate(t, h.URL, m.recipe); code != http.StatusOK || text == "" {
+			t.Errorf("%s: generate = %d %q, want 200 with text", m.recipe, code, text)
+		}
+	}
+}
