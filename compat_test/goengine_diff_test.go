@@ -16,8 +16,8 @@ import (
 // first generated token and its top alternatives. Both sides run the same ggml on the same CPU, so the
 // token must be the same and the log probabilities equal within 0.02 (measured: 0.002 or less): float sums
 // in another order (another batch size, threads) move them by far less than that, while a wrong tokenizer,
-// template, position, norm or cache layout moves them by whole units. A near-tie (top two within the
-// tolerance) excuses a different token.
+// template, position, norm or cache layout moves them by whole units. A near-tie (hearth's token among
+// Ollama's alternatives, within the tolerance of its choice) excuses a different token.
 func TestGoEngineAgainstOllama(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the reference Ollama")
@@ -42,9 +42,15 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 		want := firstToken(t, ref, m.arch)
 		got := firstToken(t, h.URL, m.arch)
 		if got.Token != want.Token {
-			tie := len(want.TopLogprobs) > 1 && want.TopLogprobs[0].Logprob-want.TopLogprobs[1].Logprob < tolerance
+			// A near-tie excuses it: hearth's token is one of Ollama's alternatives, as likely as its choice.
+			tie := false
+			for _, alt := range want.TopLogprobs {
+				tie = tie || (alt.Token == got.Token && slices.Equal(alt.Bytes, got.Bytes) && want.Logprob-alt.Logprob < tolerance)
+			}
 			if !tie {
 				t.Errorf("%s: first token %q (%.4f), Ollama's %q (%.4f)", m.arch, got.Token, got.Logprob, want.Token, want.Logprob)
+			} else {
+				t.Logf("%s: near-tie: %q (%.4f), Ollama's %q (%.4f)", m.arch, got.Token, got.Logprob, want.Token, want.Logprob)
 			}
 			continue
 		}

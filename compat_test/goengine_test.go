@@ -28,6 +28,7 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-qwen3", "qwen3", "llama"},
 	{"tiny-qwen3moe", "qwen3moe", "llama"},
 	{"tiny-mixtral", "llama", "llama"},
+	{"tiny-ministral3", "mistral3", "ollamaengine"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.

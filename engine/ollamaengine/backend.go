@@ -84,15 +84,21 @@ func (b *Backend) Supports(m *registry.Model) bool {
 
 // llamaCppRuns are the Go-engine architectures hearth's llama.cpp also loads and runs correctly (issue 14's
 // table). Which engine is faster for them is measured, not assumed; until then they stay with llama.cpp.
-var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "gemma3n", "mistral3", "deepseek2", "llama4"}
+// Not mistral3: on the files Ollama's converter writes, llama.cpp scales YaRN's attention by YaRN's default
+// factor (1 + 0.1 ln factor, 1.28 for Ministral 3) where Ollama's engine, like Hugging Face for a config with
+// mscale = mscale_all_dim, applies none: the converter writes rope.scaling.mscale and mscale_all_dim,
+// llama.cpp reads only rope.scaling.yarn_log_multiplier. Its tokens differ from Ollama's
+// (compat_test's TestGoEngineAgainstOllama), and a Ministral 3 whose rope_type is "default" aborts it
+// (rope_scaling_type_train unspecified).
+var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "gemma3n", "deepseek2", "llama4"}
 
 // encoders are the Go-engine architectures that embed rather than generate: engine/llama runs them.
 var encoders = []string{"bert", "nomic-bert"}
 
 // Runs is the engine choice for a GGUF: true when Ollama runs its architecture in the Go engine
 // (ggml.KV.OllamaEngineRequired) and llama.cpp cannot — an architecture llama.cpp does not know (olmo3,
-// gptoss, qwen35, ...), or one whose file carries a vision tower llama.cpp's loader rejects (gemma3,
-// mistral3 or llama4 with v.* tensors). Embedding architectures stay with llama.cpp.
+// gptoss, qwen35, mistral3, ...), or one whose file carries a vision tower llama.cpp's loader rejects
+// (gemma3 or llama4 with v.* tensors). Embedding architectures stay with llama.cpp.
 func Runs(f *ggml.GGML) bool {
 	kv := f.KV()
 	if !goEngineGenerates(kv) {

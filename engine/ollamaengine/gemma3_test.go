@@ -34,10 +34,22 @@ func openAll(t testing.TB, recipe string, parallel, numCtx int) (*Runner, string
 }
 
 // TestGemma3SameTokensAsLlamaCpp runs Gemma 3 text, an architecture both engines run, on the same GGUF:
-// tokenization and greedy output must agree. Repeat penalties are off: llama.cpp applies them, Ollama's
-// Go engine (and so this one) ignores them, as Ollama does.
-func TestGemma3SameTokensAsLlamaCpp(t *testing.T) {
-	r, path := openAll(t, "tiny-gemma3", 2, 256)
+// tokenization and greedy output must agree.
+func TestGemma3SameTokensAsLlamaCpp(t *testing.T) { sameAsLlamaCpp(t, "tiny-gemma3") }
+
+// TestBothEnginesAgree runs the other architectures hearth leaves with llama.cpp though Ollama runs them in
+// its Go engine (llamaCppRuns) on both engines: the choice is only right where they agree.
+func TestBothEnginesAgree(t *testing.T) {
+	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe"} {
+		t.Run(recipe, func(t *testing.T) { sameAsLlamaCpp(t, recipe) })
+	}
+}
+
+// sameAsLlamaCpp loads recipe in this engine and in llama.cpp: tokenization and greedy output must agree.
+// Repeat penalties are off: llama.cpp applies them, Ollama's Go engine (and so this one) ignores them, as
+// Ollama does.
+func sameAsLlamaCpp(t *testing.T, recipe string) {
+	r, path := openAll(t, recipe, 2, 256)
 	llama.Init("")
 	l, err := llama.Open(path, nil, engine.LoadConfig{NumCtx: 256, NumBatch: 512, NumThread: threads, Parallel: 1})
 	if err != nil {

@@ -207,3 +207,11 @@ func TestTinyMixtral(t *testing.T) {
 		t.Errorf("missing %v", want)
 	}
 }
+
+// TestTinyMinistral3 converts the Ministral 3 checkpoint: mistral3 with its narrow heads and YaRN keys.
+func TestTinyMinistral3(t *testing.T) {
+	kv := decodeRecipe(t, "tiny-ministral3").KV()
+	if kv.Architecture() != "mistral3" || !kv.OllamaEngineRequired() || kv.Uint("attention.key_length") != 48 || kv.String("rope.scaling.type") != "yarn" || kv.Float("rope.scaling_beta") != 0.1 {
+		t.Errorf("architecture %q, key length %d, rope %q beta %v", kv.Architecture(), kv.Uint("attention.key_length"), kv.String("rope.scaling.type"), kv.Float("rope.scaling_beta"))
+	}
+}
