@@ -29,6 +29,7 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-qwen3moe", "qwen3moe", "llama"},
 	{"tiny-mixtral", "llama", "llama"},
 	{"tiny-ministral3", "mistral3", "ollamaengine"},
+	{"tiny-llama4", "llama4", "llama"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.
@@ -70,8 +71,14 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// completion is what the generate above exercised: /api/show must list it and nothing it did not.
-		if !slices.Equal(show.Capabilities, []model.Capability{model.CapabilityCompletion}) || show.ModelInfo["general.architecture"] != m.arch {
+		// completion is what the generate above exercised: /api/show must list it and nothing it did not,
+		// but vision where the file has a vision.block_count key, as Ollama lists it (Ollama's llama4
+		// converter writes one, 0, for a text-only checkpoint).
+		want := []model.Capability{model.CapabilityCompletion}
+		if _, ok := show.ModelInfo[m.arch+".vision.block_count"]; ok {
+			want = append(want, model.CapabilityVision)
+		}
+		if !slices.Equal(show.Capabilities, want) || show.ModelInfo["general.architecture"] != m.arch {
 			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
 		}
 		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {

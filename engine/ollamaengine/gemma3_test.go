@@ -40,7 +40,7 @@ func TestGemma3SameTokensAsLlamaCpp(t *testing.T) { sameAsLlamaCpp(t, "tiny-gemm
 // TestBothEnginesAgree runs the other architectures hearth leaves with llama.cpp though Ollama runs them in
 // its Go engine (llamaCppRuns) on both engines: the choice is only right where they agree.
 func TestBothEnginesAgree(t *testing.T) {
-	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe"} {
+	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe", "tiny-llama4"} {
 		t.Run(recipe, func(t *testing.T) { sameAsLlamaCpp(t, recipe) })
 	}
 }

@@ -215,3 +215,27 @@ func TestTinyMinistral3(t *testing.T) {
 		t.Errorf("architecture %q, key length %d, rope %q beta %v", kv.Architecture(), kv.Uint("attention.key_length"), kv.String("rope.scaling.type"), kv.Float("rope.scaling_beta"))
 	}
 }
+
+// TestTinyLlama4 converts the Llama 4 text checkpoint: its fused experts split and transposed.
+func TestTinyLlama4(t *testing.T) {
+	g := decodeRecipe(t, "tiny-llama4")
+	kv := g.KV()
+	if kv.Architecture() != "llama4" || !kv.OllamaEngineRequired() || kv.Uint("expert_count") != 4 || kv.Uint("expert_feed_forward_length") != 128 {
+		t.Errorf("architecture %q, %d experts %d wide", kv.Architecture(), kv.Uint("expert_count"), kv.Uint("expert_feed_forward_length"))
+	}
+	want := map[string][]uint64{
+		"blk.0.ffn_gate_exps.weight":  {128, 128, 4},
+		"blk.0.ffn_down_exps.weight":  {128, 128, 4},
+		"blk.0.ffn_gate_shexp.weight": {128, 128},
+		"blk.0.ffn_gate_inp.weight":   {128, 4},
+		"output.weight":               {128, 2051},
+	}
+	for _, tt := range g.Tensors().Items() {
+		if w, ok := want[tt.Name]; ok && slices.Equal(tt.Shape, w) {
+			delete(want, tt.Name)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing or misshapen: %v", want)
+	}
+}
