@@ -38,9 +38,10 @@ func openAll(t testing.TB, recipe string, parallel, numCtx int) (*Runner, string
 func TestGemma3SameTokensAsLlamaCpp(t *testing.T) { sameAsLlamaCpp(t, "tiny-gemma3") }
 
 // TestBothEnginesAgree runs the other architectures hearth leaves with llama.cpp though Ollama runs them in
-// its Go engine (llamaCppRuns) on both engines: the choice is only right where they agree.
+// its Go engine (llamaCppRuns) on both engines: the choice is only right where they agree. Not llama4:
+// Ollama's Go engine departs from Llama 4 there (see compat_test's notLikeOllama).
 func TestBothEnginesAgree(t *testing.T) {
-	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe", "tiny-llama4"} {
+	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe"} {
 		t.Run(recipe, func(t *testing.T) { sameAsLlamaCpp(t, recipe) })
 	}
 }
