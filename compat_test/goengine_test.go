@@ -30,6 +30,7 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-mixtral", "llama", "llama"},
 	{"tiny-ministral3", "mistral3", "ollamaengine"},
 	{"tiny-llama4", "llama4", "llama"},
+	{"tiny-gemma3n", "gemma3n", "ollamaengine"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.

@@ -90,14 +90,18 @@ func (b *Backend) Supports(m *registry.Model) bool {
 // llama.cpp reads only rope.scaling.yarn_log_multiplier. Its tokens differ from Ollama's
 // (compat_test's TestGoEngineAgainstOllama), and a Ministral 3 whose rope_type is "default" aborts it
 // (rope_scaling_type_train unspecified).
-var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "gemma3n", "deepseek2", "llama4"}
+// Not gemma3n: its vocabulary is SentencePiece, and llama.cpp prefixes the text (and every piece of text
+// after a special token) with a space when the file does not say otherwise
+// (tokenizer.ggml.add_space_prefix), which Ollama's converter never writes; Ollama's tokenizer, like
+// Gemma's own, adds none, so llama.cpp reads other tokens than Ollama from the same prompt.
+var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "deepseek2", "llama4"}
 
 // encoders are the Go-engine architectures that embed rather than generate: engine/llama runs them.
 var encoders = []string{"bert", "nomic-bert"}
 
 // Runs is the engine choice for a GGUF: true when Ollama runs its architecture in the Go engine
 // (ggml.KV.OllamaEngineRequired) and llama.cpp cannot — an architecture llama.cpp does not know (olmo3,
-// gptoss, qwen35, mistral3, ...), or one whose file carries a vision tower llama.cpp's loader rejects
+// gptoss, qwen35, mistral3, gemma3n, ...), or one whose file carries a vision tower llama.cpp's loader rejects
 // (gemma3 or llama4 with v.* tensors). Embedding architectures stay with llama.cpp.
 func Runs(f *ggml.GGML) bool {
 	kv := f.KV()

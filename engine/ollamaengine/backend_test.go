@@ -35,6 +35,7 @@ func TestSupportsChoosesTheEngine(t *testing.T) {
 		{"gemma3", []string{"token_embd.weight", "v.patch_embd.weight", "mm.mm_input_projection.weight"}, true, true},
 		{"qwen3", []string{"token_embd.weight"}, false, true},
 		{"mistral3", []string{"token_embd.weight"}, true, true},
+		{"gemma3n", []string{"token_embd.weight"}, true, true},
 		{"bert", []string{"token_embd.weight"}, false, false},
 		{"llama", []string{"token_embd.weight"}, false, false},
 	} {

@@ -239,3 +239,21 @@ func TestTinyLlama4(t *testing.T) {
 		t.Errorf("missing or misshapen: %v", want)
 	}
 }
+
+// TestTinyGemma3n converts the Gemma 3n text checkpoint: its SentencePiece vocabulary and the AltUp and
+// per-layer tensors the engines read.
+func TestTinyGemma3n(t *testing.T) {
+	g := decodeRecipe(t, "tiny-gemma3n")
+	kv := g.KV()
+	if kv.Architecture() != "gemma3n" || !kv.OllamaEngineRequired() || kv.String("tokenizer.ggml.model") != "llama" || kv.Uint("altup.num_inputs") != 4 {
+		t.Errorf("architecture %q, tokenizer %q, altup %d", kv.Architecture(), kv.String("tokenizer.ggml.model"), kv.Uint("altup.num_inputs"))
+	}
+	if tokens := kv.Strings("tokenizer.ggml.tokens"); len(tokens) != 6+256+1536 || tokens[2] != "<bos>" || tokens[6] != "<0x00>" {
+		t.Errorf("vocabulary of %d tokens", len(tokens))
+	}
+	for _, name := range []string{"altup_proj.weight", "per_layer_token_embd.weight", "blk.4.laurel_post_norm.weight", "blk.0.altup_correct_scale.weight", "blk.0.inp_gate.weight"} {
+		if !hasTensor(g, name) {
+			t.Errorf("no tensor %s", name)
+		}
+	}
+}
