@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -18,6 +19,8 @@ import (
 // in another order (another batch size, threads) move them by far less than that, while a wrong tokenizer,
 // template, position, norm or cache layout moves them by whole units. A near-tie (hearth's token among
 // Ollama's alternatives, within the tolerance of its choice) excuses a different token.
+//
+// The embedding models (hfEmbedModels) are compared on their vectors (embedAgainstOllama).
 //
 // Architectures in notLikeOllama must differ instead: hearth's engine for them knowingly computes otherwise
 // than Ollama's, and the entry goes once it does not.
@@ -76,6 +79,36 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %q %.4f (Ollama %.4f)", m.arch, got.Token, got.Logprob, want.Logprob)
+	}
+	embedAgainstOllama(t, ref, h.URL)
+}
+
+// embedAgainstOllama embeds inputs with the embedding models on both servers: the same token counts, and
+// vectors within float noise of each other (cosine at least 0.9999; one token more or less, or another
+// pooling, moves a small mean-pooled vector well below that).
+func embedAgainstOllama(t *testing.T, ref, hearth string) {
+	for _, m := range hfEmbedModels {
+		path := hfGGUFs(t, m.recipe)[0]
+		createAll(t, hearth, map[string]string{m.arch: path})
+		createAll(t, ref, map[string]string{m.arch: path})
+		for _, in := range []string{"hello world", "The quick brown fox jumps over the lazy dog.", "Écris-moi un haïku"} {
+			want, err := apiClient(t, ref).Embed(context.Background(), &api.EmbedRequest{Model: m.arch, Input: in})
+			if err != nil {
+				t.Fatalf("%s on Ollama: %v", m.arch, err)
+			}
+			got, err := apiClient(t, hearth).Embed(context.Background(), &api.EmbedRequest{Model: m.arch, Input: in})
+			if err != nil {
+				t.Fatalf("%s on hearth: %v", m.arch, err)
+			}
+			if got.PromptEvalCount != want.PromptEvalCount || len(got.Embeddings) != 1 || len(want.Embeddings) != 1 {
+				t.Fatalf("%s %q: hearth %d tokens, %d vectors; Ollama %d, %d", m.arch, in, got.PromptEvalCount, len(got.Embeddings), want.PromptEvalCount, len(want.Embeddings))
+			}
+			c := cosine64(widen32(got.Embeddings[0]), widen32(want.Embeddings[0]))
+			if c < 0.9999 {
+				t.Errorf("%s %q: cosine %v with Ollama's vector", m.arch, in, c)
+			}
+			t.Logf("%s %q: %d tokens, cosine %.6f", m.arch, in, got.PromptEvalCount, c)
+		}
 	}
 }
 

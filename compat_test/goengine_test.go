@@ -33,6 +33,11 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-gemma3n", "gemma3n", "ollamaengine"},
 }
 
+// hfEmbedModels are the embedding models among the Hugging Face checkpoints, by the same columns.
+var hfEmbedModels = []struct{ recipe, arch, backend string }{
+	{"tiny-nomic-bert-moe", "nomic-bert-moe", "llama"},
+}
+
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.
 func hfGGUFs(t *testing.T, names ...string) []string {
 	t.Helper()
@@ -48,7 +53,7 @@ func hfGGUFs(t *testing.T, names ...string) []string {
 }
 
 // TestGoEngineArchitecturesOverHTTP creates each model through /api/blobs and /api/create in the real
-// `hearth serve`, generates from it, and checks that the engine the table names loaded it and that
+// `hearth serve`, generates from it (embeds, for hfEmbedModels), and checks that the engine the table names loaded it and that
 // /api/show lists what it serves.
 func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 	var recipes []string
@@ -80,6 +85,23 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 			want = append(want, model.CapabilityVision)
 		}
 		if !slices.Equal(show.Capabilities, want) || show.ModelInfo["general.architecture"] != m.arch {
+			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
+		}
+		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {
+			t.Errorf("%s was loaded by %q, want %q", m.arch, engine, m.backend)
+		}
+	}
+	for _, m := range hfEmbedModels {
+		createAll(t, p.URL, map[string]string{m.arch: hfGGUFs(t, m.recipe)[0]})
+		res, err := client.Embed(context.Background(), &api.EmbedRequest{Model: m.arch, Input: "hello world"})
+		if err != nil || len(res.Embeddings) != 1 || len(res.Embeddings[0]) == 0 {
+			t.Fatalf("%s: embed = %v, %v", m.arch, res, err)
+		}
+		show, err := client.Show(context.Background(), &api.ShowRequest{Model: m.arch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(show.Capabilities, []model.Capability{model.CapabilityEmbedding}) || show.ModelInfo["general.architecture"] != m.arch {
 			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
 		}
 		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {

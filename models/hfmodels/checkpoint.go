@@ -51,6 +51,8 @@ type Checkpoint struct {
 	Tokenizer func(dir string) error
 	// Tensors lists the weights.
 	Tensors []Tensor
+	// Files are further JSON files of the folder by path (a sentence-transformers modules.json, ...).
+	Files map[string]any
 }
 
 // Tensor is one weight of a checkpoint, named and shaped as PyTorch holds it (rows first: a Linear's weight
@@ -167,6 +169,15 @@ func (c Checkpoint) WriteFolder(ctx context.Context, dir string, seed int64) err
 	}
 	if err := c.Tokenizer(dir); err != nil {
 		return err
+	}
+	for name, v := range c.Files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if err := writeJSON(path, v); err != nil {
+			return err
+		}
 	}
 	return writeSafetensors(ctx, filepath.Join(dir, "model.safetensors"), c.Tensors, seed)
 }

@@ -257,3 +257,22 @@ func TestTinyGemma3n(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyNomicBertMoE converts the Nomic BERT MoE checkpoint: an encoder with mean pooling and
+// normalisation, bert-base-uncased's vocabulary in the converter's phantom-space spelling, experts on the
+// second layer.
+func TestTinyNomicBertMoE(t *testing.T) {
+	g := decodeRecipe(t, "tiny-nomic-bert-moe")
+	kv := g.KV()
+	if kv.Architecture() != "nomic-bert-moe" || kv.Bool("attention.causal", true) || kv.Uint("pooling_type") != 1 || !kv.Bool("normalize_embeddings") {
+		t.Errorf("architecture %q, causal %v, pooling %d", kv.Architecture(), kv.Bool("attention.causal", true), kv.Uint("pooling_type"))
+	}
+	if tokens := kv.Strings("tokenizer.ggml.tokens"); len(tokens) != 30522 || tokens[101] != "[CLS]" || kv.String("tokenizer.ggml.model") != "bert" {
+		t.Errorf("vocabulary of %d tokens, model %q", len(tokens), kv.String("tokenizer.ggml.model"))
+	}
+	for _, name := range []string{"token_embd_norm.weight", "blk.0.attn_qkv.weight", "blk.0.ffn_up.weight", "blk.1.ffn_up_exps.weight", "blk.1.ffn_gate_inp.weight", "blk.1.layer_output_norm.bias"} {
+		if !hasTensor(g, name) {
+			t.Errorf("no tensor %s", name)
+		}
+	}
+}
