@@ -35,7 +35,7 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 	paths := hfGGUFs(t, recipes...)
 	files := map[string]string{}
 	for i, m := range goEngineModels {
-		files[m.arch] = paths[i]
+		files[m.recipe] = paths[i]
 	}
 	ollamaHost, _, _ := startOllamaServe(t, ollamaCLI(t))
 	ref := "http://" + ollamaHost
@@ -45,13 +45,13 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 
 	const tolerance = 0.02
 	for _, m := range goEngineModels {
-		want := firstToken(t, ref, m.arch)
-		got := firstToken(t, h.URL, m.arch)
+		want := firstToken(t, ref, m.recipe)
+		got := firstToken(t, h.URL, m.recipe)
 		if why, ok := notLikeOllama[m.arch]; ok {
 			if got.Token == want.Token && math.Abs(got.Logprob-want.Logprob) <= tolerance {
-				t.Errorf("%s: now the same as Ollama (%q %.4f); drop it from notLikeOllama", m.arch, got.Token, got.Logprob)
+				t.Errorf("%s: now the same as Ollama (%q %.4f); drop it from notLikeOllama", m.recipe, got.Token, got.Logprob)
 			}
-			t.Logf("%s: %q %.4f, Ollama's %q %.4f: %s", m.arch, got.Token, got.Logprob, want.Token, want.Logprob, why)
+			t.Logf("%s: %q %.4f, Ollama's %q %.4f: %s", m.recipe, got.Token, got.Logprob, want.Token, want.Logprob, why)
 			continue
 		}
 		if got.Token != want.Token {
@@ -61,24 +61,24 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 				tie = tie || (alt.Token == got.Token && slices.Equal(alt.Bytes, got.Bytes) && want.Logprob-alt.Logprob < tolerance)
 			}
 			if !tie {
-				t.Errorf("%s: first token %q (%.4f), Ollama's %q (%.4f)", m.arch, got.Token, got.Logprob, want.Token, want.Logprob)
+				t.Errorf("%s: first token %q (%.4f), Ollama's %q (%.4f)", m.recipe, got.Token, got.Logprob, want.Token, want.Logprob)
 			} else {
-				t.Logf("%s: near-tie: %q (%.4f), Ollama's %q (%.4f)", m.arch, got.Token, got.Logprob, want.Token, want.Logprob)
+				t.Logf("%s: near-tie: %q (%.4f), Ollama's %q (%.4f)", m.recipe, got.Token, got.Logprob, want.Token, want.Logprob)
 			}
 			continue
 		}
 		if math.Abs(got.Logprob-want.Logprob) > tolerance {
-			t.Errorf("%s: first token %q has log probability %.4f, Ollama's %.4f", m.arch, got.Token, got.Logprob, want.Logprob)
+			t.Errorf("%s: first token %q has log probability %.4f, Ollama's %.4f", m.recipe, got.Token, got.Logprob, want.Logprob)
 		}
 		for _, alt := range want.TopLogprobs {
 			for _, g := range got.TopLogprobs {
 				// Byte tokens of an incomplete character all read "\ufffd": their bytes tell them apart.
 				if g.Token == alt.Token && slices.Equal(g.Bytes, alt.Bytes) && math.Abs(g.Logprob-alt.Logprob) > tolerance {
-					t.Errorf("%s: alternative %q has log probability %.4f, Ollama's %.4f", m.arch, g.Token, g.Logprob, alt.Logprob)
+					t.Errorf("%s: alternative %q has log probability %.4f, Ollama's %.4f", m.recipe, g.Token, g.Logprob, alt.Logprob)
 				}
 			}
 		}
-		t.Logf("%s: %q %.4f (Ollama %.4f)", m.arch, got.Token, got.Logprob, want.Logprob)
+		t.Logf("%s: %q %.4f (Ollama %.4f)", m.recipe, got.Token, got.Logprob, want.Logprob)
 	}
 	embedAgainstOllama(t, ref, h.URL)
 }

@@ -18,7 +18,8 @@ import (
 // architecture they have and the engine that must run them: llama.cpp cannot load olmo3 (unknown name),
 // lfm2 (a tensor it names differently) or a dense nemotron_h (it dies of SIGFPE), nor qwen35, and computes
 // or tokenizes mistral3 and gemma3n otherwise than Ollama, so Ollama's Go engine runs them, as Ollama does;
-// gemma3 text, qwen3, qwen3moe and llama4 both engines run, and llama.cpp keeps them. (Mixtral, which both
+// gemma3 text, qwen3, qwen3moe and llama4 both engines run, and llama.cpp keeps them, but for a gemma3 with
+// a SentencePiece vocabulary (every real Gemma 3), which llama.cpp tokenizes otherwise than Ollama. (Mixtral, which both
 // servers run in llama.cpp, is created and run by TestOllamaCLICreatesWhatOllamasConverterDrops.)
 var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-olmo3", "olmo3", "ollamaengine"},
@@ -32,6 +33,7 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-ministral3", "mistral3", "ollamaengine"},
 	{"tiny-llama4", "llama4", "llama"},
 	{"tiny-gemma3n", "gemma3n", "ollamaengine"},
+	{"tiny-gemma3-spm", "gemma3", "ollamaengine"},
 }
 
 // hfEmbedModels are the embedding models among the Hugging Face checkpoints, by the same columns.
@@ -65,16 +67,16 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 	p := startHearth(t)
 	files := map[string]string{}
 	for i, m := range goEngineModels {
-		files[m.arch] = paths[i]
+		files[m.recipe] = paths[i]
 	}
 	createAll(t, p.URL, files)
 	client := apiClient(t, p.URL)
 	for _, m := range goEngineModels {
-		code, text := generate(t, p.URL, m.arch)
+		code, text := generate(t, p.URL, m.recipe)
 		if code != http.StatusOK || text == "" {
-			t.Errorf("%s: generate = %d %q, want 200 with text", m.arch, code, text)
+			t.Errorf("%s: generate = %d %q, want 200 with text", m.recipe, code, text)
 		}
-		show, err := client.Show(context.Background(), &api.ShowRequest{Model: m.arch})
+		show, err := client.Show(context.Background(), &api.ShowRequest{Model: m.recipe})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,10 +88,10 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 			want = append(want, model.CapabilityVision)
 		}
 		if !slices.Equal(show.Capabilities, want) || show.ModelInfo["general.architecture"] != m.arch {
-			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
+			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.recipe, show.Capabilities, show.ModelInfo["general.architecture"])
 		}
-		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {
-			t.Errorf("%s was loaded by %q, want %q", m.arch, engine, m.backend)
+		if engine := loadedBy(p.Log(), m.recipe+":latest"); engine != m.backend {
+			t.Errorf("%s was loaded by %q, want %q", m.recipe, engine, m.backend)
 		}
 	}
 	for _, m := range hfEmbedModels {

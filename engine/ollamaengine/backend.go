@@ -90,10 +90,8 @@ func (b *Backend) Supports(m *registry.Model) bool {
 // llama.cpp reads only rope.scaling.yarn_log_multiplier. Its tokens differ from Ollama's
 // (compat_test's TestGoEngineAgainstOllama), and a Ministral 3 whose rope_type is "default" aborts it
 // (rope_scaling_type_train unspecified).
-// Not gemma3n: its vocabulary is SentencePiece, and llama.cpp prefixes the text (and every piece of text
-// after a special token) with a space when the file does not say otherwise
-// (tokenizer.ggml.add_space_prefix), which Ollama's converter never writes; Ollama's tokenizer, like
-// Gemma's own, adds none, so llama.cpp reads other tokens than Ollama from the same prompt.
+// Not gemma3n: its vocabulary is SentencePiece, which llama.cpp reads otherwise than Ollama on the files
+// Ollama's converter writes (spacePrefixDiffers).
 var llamaCppRuns = []string{"qwen3", "qwen3moe", "gemma3", "deepseek2", "llama4"}
 
 // encoders are the Go-engine architectures that embed rather than generate: engine/llama runs them.
@@ -102,7 +100,8 @@ var encoders = []string{"bert", "nomic-bert"}
 // Runs is the engine choice for a GGUF: true when Ollama runs its architecture in the Go engine
 // (ggml.KV.OllamaEngineRequired) and llama.cpp cannot — an architecture llama.cpp does not know (olmo3,
 // gptoss, qwen35, mistral3, gemma3n, ...), or one whose file carries a vision tower llama.cpp's loader rejects
-// (gemma3 or llama4 with v.* tensors). Embedding architectures stay with llama.cpp.
+// (gemma3 or llama4 with v.* tensors), or whose SentencePiece vocabulary llama.cpp would read otherwise
+// (spacePrefixDiffers: a gemma3 from a real Gemma 3 folder). Embedding architectures stay with llama.cpp.
 func Runs(f *ggml.GGML) bool {
 	kv := f.KV()
 	if !goEngineGenerates(kv) {
@@ -111,7 +110,16 @@ func Runs(f *ggml.GGML) bool {
 	if !slices.Contains(llamaCppRuns, kv.Architecture()) {
 		return true
 	}
-	return hasVisionTower(f)
+	return hasVisionTower(f) || spacePrefixDiffers(kv)
+}
+
+// spacePrefixDiffers reports whether llama.cpp would tokenize kv's SentencePiece vocabulary otherwise than
+// Ollama's engine: without a tokenizer.ggml.add_space_prefix key (which Ollama's converter never writes)
+// llama.cpp prefixes the text, and every piece of text after a special token, with a space ("▁"); Ollama's
+// SentencePiece tokenizer, like Gemma's own, adds none. A prompt then turns into other tokens.
+func spacePrefixDiffers(kv ggml.KV) bool {
+	_, set := kv["tokenizer.ggml.add_space_prefix"]
+	return kv.String("tokenizer.ggml.model") == "llama" && !set
 }
 
 // goEngineGenerates reports whether Ollama runs kv's architecture in its Go engine and it generates text.

@@ -47,6 +47,22 @@ func TestSupportsChoosesTheEngine(t *testing.T) {
 			t.Errorf("%s %v: Supports with All %v, want %v", tc.arch, tc.tensors, got, tc.wantAll)
 		}
 	}
+	// A SentencePiece gemma3 (every real Gemma 3) as Ollama converts it comes here; one whose file says
+	// not to prefix a space, or a BPE one, stays with llama.cpp.
+	for _, tc := range []struct {
+		kv   ggml.KV
+		want bool
+	}{
+		{ggml.KV{"tokenizer.ggml.model": "llama"}, true},
+		{ggml.KV{"tokenizer.ggml.model": "llama", "tokenizer.ggml.add_space_prefix": false}, false},
+		{ggml.KV{"tokenizer.ggml.model": "gpt2"}, false},
+	} {
+		tc.kv["general.architecture"] = "gemma3"
+		m := &registry.Model{ModelPath: enginetest.HeaderOnlyGGUF(t, tc.kv, "token_embd.weight")}
+		if got := NewBackend("").Supports(m); got != tc.want {
+			t.Errorf("gemma3 %v: Supports %v, want %v", tc.kv, got, tc.want)
+		}
+	}
 	if NewBackend("").Supports(&registry.Model{ModelPath: filepath.Join(t.TempDir(), "missing.gguf")}) {
 		t.Error("Supports a missing file")
 	}

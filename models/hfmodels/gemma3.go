@@ -85,6 +85,13 @@ func init() {
 		Checkpoint:  gemma3Checkpoint(128, 6, 4, 1, 32, 256, 32, 1792),
 	})
 	register(Recipe{
+		Name:        "tiny-gemma3-spm",
+		Description: "gemma3 text with a SentencePiece vocabulary as real Gemma 3 folders have (Go engine: llama.cpp would prefix a space Ollama's tokenizer does not), 6 layers, 128 dims, Gemma's specials + bytes + Llama 2's first 1,536 pieces, F16 (random weights)",
+		Version:     1,
+		Seed:        21,
+		Checkpoint:  withSentencePiece(gemma3Checkpoint(128, 6, 4, 1, 32, 256, 32, 1792), 1536),
+	})
+	register(Recipe{
 		Name:        "bench-gemma3",
 		Description: "gemma3 text at benchmark size for comparing the engines: 8 layers, 768 dims, about 75M parameters, F16 (random weights)",
 		Version:     1,

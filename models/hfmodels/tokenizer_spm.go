@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/ollama/ollama/convert/sentencepiece"
 	"google.golang.org/protobuf/proto"
@@ -105,4 +106,25 @@ func spmHFTokenizer(pieces int) func(dir string) error {
 			"eos_token_id": []int{1, 5},
 		})
 	}
+}
+
+// withSentencePiece is checkpoint c with spmHFTokenizer(pieces) for its tokenizer, its vocabulary size and
+// its token embedding (and output) rows resized to match: a model family whose real tokenizer is
+// SentencePiece, as its Hugging Face folders ship it.
+func withSentencePiece(c Checkpoint, pieces int) Checkpoint {
+	n := len(gemmaSpecials) + 256 + pieces
+	config := make(map[string]any, len(c.Config))
+	for k, v := range c.Config {
+		config[k] = v
+	}
+	config["vocab_size"] = n
+	ts := make([]Tensor, len(c.Tensors))
+	for i, t := range c.Tensors {
+		if strings.HasSuffix(t.Name, "embed_tokens.weight") || t.Name == "lm_head.weight" {
+			t.Shape = append([]uint64{uint64(n)}, t.Shape[1:]...)
+		}
+		ts[i] = t
+	}
+	c.Config, c.Tensors, c.Tokenizer = config, ts, spmHFTokenizer(pieces)
+	return c
 }
