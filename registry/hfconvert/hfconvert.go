@@ -63,9 +63,12 @@ func architecture(fsys fs.FS) string {
 }
 
 // convertThenEdit runs Ollama's converter on fsys into a temporary file beside f, then writes f from it:
-// its metadata and tensors as edit leaves them, the tensors' bytes copied from the converter's file.
+// its metadata and tensors as edit leaves them, the tensors' bytes copied from the converter's file. The
+// temporary file (as large as the model, for the time of the conversion) is named after f, so whatever
+// convention f's name follows for temporaries (the model store's prefix, which its clean-up knows) covers
+// it too.
 func convertThenEdit(fsys fs.FS, f *os.File, edit func(ggml.KV, []*ggml.Tensor) (ggml.KV, []*ggml.Tensor, error)) error {
-	tmp, err := os.CreateTemp(filepath.Dir(f.Name()), ".hfconvert-*")
+	tmp, err := os.CreateTemp(filepath.Dir(f.Name()), filepath.Base(f.Name())+"-hfconvert-*")
 	if err != nil {
 		return err
 	}
