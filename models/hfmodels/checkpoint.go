@@ -2,9 +2,8 @@
 // (config.json, tokenizer files, safetensors) with seeded random weights, turned into GGUF by Ollama's own
 // converter (github.com/ollama/ollama/convert, what `ollama create` runs on a safetensors folder) the way
 // hearth's create calls it (registry/hfconvert, which also takes the Qwen 3 and Mixtral classes 0.17.4's
-// converter drops or breaks). It makes
-// GGUFs of the architectures only Ollama's Go engine runs (olmo3, ...), whose names and layouts llama.cpp's
-// tools never write.
+// converter drops or breaks). It makes GGUFs of the architectures only Ollama's Go engine runs (olmo3,
+// ...), whose names and layouts llama.cpp's tools never write.
 //
 // It is apart from package models because the two cannot share a test binary: Ollama's converter and the
 // ONNX tests of package models (gonnx, which read the written graphs back) each link a copy of the same
