@@ -59,6 +59,7 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 		}
 		t.Logf("%s: %q %.4f (Ollama %.4f)", m.arch, got.Token, got.Logprob, want.Logprob)
 	}
+	compareHarmonyChat(t, h.URL, ref, files["gptoss"])
 }
 
 // firstToken generates one token greedily from a raw prompt and returns it with its top 5 alternatives.

@@ -22,6 +22,7 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-olmo3", "olmo3", "ollamaengine"},
 	{"tiny-lfm2", "lfm2", "ollamaengine"},
 	{"tiny-nemotron-h", "nemotron_h", "ollamaengine"},
+	{"tiny-gptoss", "gptoss", "ollamaengine"},
 	{"tiny-gemma3", "gemma3", "llama"},
 }
 
@@ -64,8 +65,13 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// completion is what the generate above exercised: /api/show must list it and nothing it did not.
-		if !slices.Equal(show.Capabilities, []model.Capability{model.CapabilityCompletion}) || show.ModelInfo["general.architecture"] != m.arch {
+		// completion is what the generate above exercised: /api/show must list it and nothing it did not,
+		// but thinking for gpt-oss, which Ollama lists for every model of that family (server/images.go).
+		want := []model.Capability{model.CapabilityCompletion}
+		if m.arch == "gptoss" {
+			want = append(want, model.CapabilityThinking)
+		}
+		if !slices.Equal(show.Capabilities, want) || show.ModelInfo["general.architecture"] != m.arch {
 			t.Errorf("%s: /api/show capabilities %v, architecture %v", m.arch, show.Capabilities, show.ModelInfo["general.architecture"])
 		}
 		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {

@@ -80,3 +80,64 @@ func TestTinyGemma3(t *testing.T) {
 		}
 	}
 }
+
+// convertedGGUF generates recipe name into a temporary folder and decodes the GGUF Ollama's converter wrote.
+func convertedGGUF(t *testing.T, name string) *ggml.GGML {
+	t.Helper()
+	path, err := Ensure(t.Context(), t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	g, err := ggml.Decode(f, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// tensorKinds maps each tensor of g to its GGML type.
+func tensorKinds(g *ggml.GGML) map[string]uint32 {
+	kinds := map[string]uint32{}
+	for _, tt := range g.Tensors().Items() {
+		kinds[tt.Name] = tt.Kind
+	}
+	return kinds
+}
+
+// TestTinyGptOss converts the gpt-oss checkpoint and checks what Ollama's gpt-oss model reads: the
+// architecture and its Go-engine routing, the o200k_harmony vocabulary with the harmony special tokens at
+// their ids, the end tokens, and the experts kept MXFP4 and split from gate_up into gate and up.
+func TestTinyGptOss(t *testing.T) {
+	g := convertedGGUF(t, "tiny-gptoss")
+	kv := g.KV()
+	if a := kv.Architecture(); a != "gptoss" || !kv.OllamaEngineRequired() {
+		t.Fatalf("architecture %q (Go engine %v), want gptoss", a, kv.OllamaEngineRequired())
+	}
+	if kv.Uint("expert_count") != 4 || kv.Uint("expert_used_count") != 2 || kv.Uint("attention.sliding_window") != 128 {
+		t.Errorf("experts %d used %d, window %d", kv.Uint("expert_count"), kv.Uint("expert_used_count"), kv.Uint("attention.sliding_window"))
+	}
+	tokens := kv.Strings("tokenizer.ggml.tokens")
+	for id, want := range map[int]string{199998: "<|startoftext|>", 200002: "<|return|>", 200005: "<|channel|>",
+		200006: "<|start|>", 200007: "<|end|>", 200008: "<|message|>", 200012: "<|call|>"} {
+		if len(tokens) != 201088 || tokens[id] != want {
+			t.Fatalf("vocabulary of %d tokens, token %d not %q", len(tokens), id, want)
+		}
+	}
+	if ids := kv.Ints("tokenizer.ggml.eos_token_ids"); !slices.Equal(ids, []int32{199999, 200002, 200012}) {
+		t.Errorf("eos ids %v", ids)
+	}
+	kinds := tensorKinds(g)
+	for _, name := range []string{"blk.0.ffn_gate_exps.weight", "blk.0.ffn_up_exps.weight", "blk.1.ffn_down_exps.weight"} {
+		if kinds[name] != uint32(ggml.TensorTypeMXFP4) {
+			t.Errorf("%s is type %d, want MXFP4", name, kinds[name])
+		}
+	}
+	if _, ok := kinds["blk.0.attn_sinks"]; !ok {
+		t.Error("no attention sinks")
+	}
+}
