@@ -23,6 +23,8 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-lfm2", "lfm2", "ollamaengine"},
 	{"tiny-nemotron-h", "nemotron_h", "ollamaengine"},
 	{"tiny-gptoss", "gptoss", "ollamaengine"},
+	{"tiny-glm4moelite", "glm4moelite", "ollamaengine"},
+	{"tiny-deepseek2", "deepseek2", "llama"},
 	{"tiny-gemma3", "gemma3", "llama"},
 }
 

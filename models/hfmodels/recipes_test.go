@@ -141,3 +141,52 @@ func TestTinyGptOss(t *testing.T) {
 		t.Error("no attention sinks")
 	}
 }
+
+// TestTinyGlm4MoeLite converts the GLM-4.7-Flash checkpoint and checks what Ollama's glm4moelite model
+// reads: the MLA ranks and head sizes, the dense and expert layers, the converter's split of kv_b into the
+// absorbed k_b and v_b, and the GLM-4 pre-tokenizer its tokenizer needs.
+func TestTinyGlm4MoeLite(t *testing.T) {
+	g := convertedGGUF(t, "tiny-glm4moelite")
+	kv := g.KV()
+	if a := kv.Architecture(); a != "glm4moelite" || !kv.OllamaEngineRequired() {
+		t.Fatalf("architecture %q (Go engine %v), want glm4moelite", a, kv.OllamaEngineRequired())
+	}
+	if kv.Uint("attention.kv_lora_rank") != 32 || kv.Uint("attention.key_length") != 24 || kv.Uint("attention.key_length_mla") != 40 ||
+		kv.Uint("rope.dimension_count") != 8 || kv.Uint("leading_dense_block_count") != 1 || kv.String("tokenizer.ggml.pre") != "glm4" {
+		t.Errorf("kv rank %d, key length %d (MLA %d), rope %d, dense %d, pre %q", kv.Uint("attention.kv_lora_rank"), kv.Uint("attention.key_length"),
+			kv.Uint("attention.key_length_mla"), kv.Uint("rope.dimension_count"), kv.Uint("leading_dense_block_count"), kv.String("tokenizer.ggml.pre"))
+	}
+	kinds := tensorKinds(g)
+	for _, name := range []string{"blk.0.ffn_gate.weight", "blk.1.attn_k_b.weight", "blk.1.attn_v_b.weight", "blk.1.ffn_up_exps.weight",
+		"blk.1.ffn_down_shexp.weight", "blk.1.exp_probs_b.bias", "output.weight"} {
+		if _, ok := kinds[name]; !ok {
+			t.Errorf("no %s", name)
+		}
+	}
+	if _, ok := kinds["blk.1.attn_kv_b.weight"]; ok {
+		t.Error("attn_kv_b kept; Ollama's glm4moelite wants it split")
+	}
+}
+
+// TestTinyDeepseek2 converts the DeepSeek-V3 checkpoint and checks the keys both engines read: MLA with
+// kv_b whole (the deepseek2 converter does not split it), YaRN (without it Ollama's model scales by the log
+// of 0), the sigmoid router, and DeepSeek-V3's own tokenizer.
+func TestTinyDeepseek2(t *testing.T) {
+	g := convertedGGUF(t, "tiny-deepseek2")
+	kv := g.KV()
+	if a := kv.Architecture(); a != "deepseek2" || !kv.OllamaEngineRequired() {
+		t.Fatalf("architecture %q (Go engine %v), want deepseek2", a, kv.OllamaEngineRequired())
+	}
+	if kv.Float("rope.scaling.factor") != 40 || kv.String("rope.scaling.type") != "yarn" || kv.Uint("expert_gating_func") != 2 ||
+		kv.String("tokenizer.ggml.pre") != "deepseek-v3" {
+		t.Errorf("rope scaling %v %q, gating %d, pre %q", kv.Float("rope.scaling.factor"), kv.String("rope.scaling.type"),
+			kv.Uint("expert_gating_func"), kv.String("tokenizer.ggml.pre"))
+	}
+	tokens := kv.Strings("tokenizer.ggml.tokens")
+	if len(tokens) != 129280 || tokens[0] != "<｜begin▁of▁sentence｜>" || kv.Uint("tokenizer.ggml.eos_token_id") != 1 {
+		t.Errorf("vocabulary of %d tokens, first %q, eos %d", len(tokens), tokens[0], kv.Uint("tokenizer.ggml.eos_token_id"))
+	}
+	if _, ok := tensorKinds(g)["blk.1.attn_kv_b.weight"]; !ok {
+		t.Error("no attn_kv_b")
+	}
+}
