@@ -26,6 +26,9 @@ var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-glm4moelite", "glm4moelite", "ollamaengine"},
 	{"tiny-deepseek2", "deepseek2", "llama"},
 	{"tiny-gemma3", "gemma3", "llama"},
+	{"tiny-qwen2", "qwen2", "llama"},
+	{"tiny-phi3", "phi3", "llama"},
+	{"tiny-command-r", "command-r", "llama"},
 }
 
 // hfGGUFs generates the named models/hfmodels recipes (cached) and returns their GGUF paths.

@@ -190,3 +190,47 @@ func TestTinyDeepseek2(t *testing.T) {
 		t.Error("no attn_kv_b")
 	}
 }
+
+// TestTinyLlamaCppDecoders converts the checkpoints of architectures Ollama leaves to llama.cpp and checks
+// the keys and tensors llama.cpp's loader looks for in what Ollama's converter writes.
+func TestTinyLlamaCppDecoders(t *testing.T) {
+	for _, c := range []struct {
+		recipe, arch string
+		tensors      []string // present
+		absent       []string
+	}{
+		{"tiny-qwen2", "qwen2", []string{"blk.0.attn_q.bias", "blk.0.attn_k.bias", "blk.1.ffn_gate.weight"}, []string{"output.weight"}},
+		// LongRoPE's factors, one per rotated pair (head size 16): empty ones are what llama.cpp rejects.
+		{"tiny-phi3", "phi3", []string{"blk.0.attn_qkv.weight", "blk.0.ffn_up.weight", "rope_factors_long.weight", "rope_factors_short.weight", "output.weight"}, []string{"blk.0.ffn_gate.weight"}},
+		{"tiny-command-r", "command-r", []string{"blk.0.attn_norm.weight", "blk.1.ffn_gate.weight"}, []string{"blk.0.ffn_norm.weight", "output.weight"}},
+	} {
+		g := convertedGGUF(t, c.recipe)
+		kv := g.KV()
+		if kv.Architecture() != c.arch || kv.OllamaEngineRequired() {
+			t.Errorf("%s: architecture %q (Go engine %v), want %s for llama.cpp", c.recipe, kv.Architecture(), kv.OllamaEngineRequired(), c.arch)
+		}
+		kinds := tensorKinds(g)
+		for _, name := range c.tensors {
+			if _, ok := kinds[name]; !ok {
+				t.Errorf("%s: no %s", c.recipe, name)
+			}
+		}
+		for _, name := range c.absent {
+			if _, ok := kinds[name]; ok {
+				t.Errorf("%s: %s present", c.recipe, name)
+			}
+		}
+		switch c.arch {
+		case "phi3":
+			for _, tt := range g.Tensors().Items() {
+				if tt.Name == "rope_factors_long.weight" && (len(tt.Shape) != 1 || tt.Shape[0] != 8) {
+					t.Errorf("rope_factors_long shape %v, want [8]", tt.Shape)
+				}
+			}
+		case "command-r":
+			if kv.Float("logit_scale") != 0.0625 {
+				t.Errorf("logit scale %v", kv.Float("logit_scale"))
+			}
+		}
+	}
+}
