@@ -16,8 +16,10 @@ import (
 
 // goEngineModels are tiny Hugging Face checkpoints turned into GGUF by Ollama's own converter, by the
 // architecture they have and the engine that must run them: llama.cpp cannot load olmo3 (unknown name),
-// lfm2 (a tensor it names differently) or a dense nemotron_h (it dies of SIGFPE), so Ollama's Go engine runs
-// them, as Ollama does; gemma3 text both engines run, and llama.cpp keeps it.
+// lfm2 (a tensor it names differently), a dense nemotron_h (it dies of SIGFPE), gptoss or glm4moelite
+// (names it does not know), so Ollama's Go engine runs them, as Ollama does; gemma3 text and deepseek2 both
+// engines run, and llama.cpp keeps them (the reference runs deepseek2 in its Go engine: the differential
+// test holds hearth's llama.cpp to its output); qwen2, phi3 and command-r Ollama itself leaves to llama.cpp.
 var goEngineModels = []struct{ recipe, arch, backend string }{
 	{"tiny-olmo3", "olmo3", "ollamaengine"},
 	{"tiny-lfm2", "lfm2", "ollamaengine"},
@@ -82,6 +84,14 @@ func TestGoEngineArchitecturesOverHTTP(t *testing.T) {
 		if engine := loadedBy(p.Log(), m.arch+":latest"); engine != m.backend {
 			t.Errorf("%s was loaded by %q, want %q", m.arch, engine, m.backend)
 		}
+	}
+	// Phi-3-mini-4k's layout (no RoPE scaling) Ollama's converter writes with empty RoPE factor tensors,
+	// which llama.cpp's loader refuses, in the reference Ollama 0.17.4 as in hearth: the client gets the
+	// loader's words, as the reference's client does.
+	createAll(t, p.URL, map[string]string{"phi3-4k": hfGGUFs(t, "tiny-phi3-4k")[0]})
+	const phi3Refusal = "tensor 'rope_factors_long.weight' has wrong shape"
+	if code, msg := generate(t, p.URL, "phi3-4k"); code != http.StatusInternalServerError || !strings.Contains(msg, phi3Refusal) {
+		t.Errorf("phi3 without RoPE scaling: generate = %d %q, want 500 with %q", code, msg, phi3Refusal)
 	}
 	if p.cmd.ProcessState != nil {
 		t.Fatalf("the server exited: %v", p.cmd.ProcessState)

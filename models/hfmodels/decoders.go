@@ -2,6 +2,7 @@ package hfmodels
 
 import (
 	"fmt"
+	"maps"
 	"math"
 )
 
@@ -69,14 +70,14 @@ func qwen2Checkpoint(s decoderShape) Checkpoint {
 	}
 }
 
-// phi3Checkpoint is a Phi3ForCausalLM checkpoint as Phi-3-mini-128k and Phi-3.5-mini have it: pre-norm
-// RMSNorm blocks, the query, key and value projections fused in one qkv_proj and SwiGLU's gate and up in
-// one gate_up_proj (llama.cpp splits them at load), a sliding window, LongRoPE (per-dimension long and
-// short factors, which the converter writes as rope_factors_long and rope_factors_short), an untied
-// output. Phi-3-mini-4k's layout, without RoPE scaling, does not load in Ollama 0.17.4 either: its
-// converter writes the two factor tensors empty and llama.cpp's loader rejects them ("tensor
-// 'rope_factors_long.weight' has wrong shape; expected 8, got 0").
-func phi3Checkpoint(s decoderShape) Checkpoint {
+// phi3Checkpoint is a Phi3ForCausalLM checkpoint: pre-norm RMSNorm blocks, the query, key and value
+// projections fused in one qkv_proj and SwiGLU's gate and up in one gate_up_proj (llama.cpp splits them at
+// load), a sliding window, an untied output. With longRope it is Phi-3-mini-128k's and Phi-3.5-mini's
+// layout: LongRoPE, per-dimension long and short factors, which the converter writes as
+// rope_factors_long and rope_factors_short. Without, it is Phi-3-mini-4k's (no RoPE scaling), which does not
+// load in Ollama 0.17.4 either: its converter writes the two factor tensors empty and llama.cpp's loader
+// rejects them ("tensor 'rope_factors_long.weight' has wrong shape; expected 8, got 0").
+func phi3Checkpoint(s decoderShape, longRope bool) Checkpoint {
 	nVocab := 256 + s.merges + 3
 	headDim := s.hidden / s.heads
 	h, kv, f, v := uint64(s.hidden), uint64(s.kvHeads*headDim), uint64(s.ffn), uint64(nVocab)
@@ -104,28 +105,35 @@ func phi3Checkpoint(s decoderShape) Checkpoint {
 			matrix(p+"mlp.down_proj.weight", h, f),
 		)
 	}
-	return Checkpoint{
-		Config: map[string]any{
-			"architectures":                    []string{"Phi3ForCausalLM"},
-			"model_type":                       "phi3",
-			"hidden_size":                      s.hidden,
-			"num_hidden_layers":                s.layers,
-			"intermediate_size":                s.ffn,
-			"num_attention_heads":              s.heads,
-			"num_key_value_heads":              s.kvHeads,
+	config := map[string]any{
+		"max_position_embeddings":          4096,
+		"original_max_position_embeddings": 4096,
+		"sliding_window":                   2047,
+		"rope_scaling":                     nil,
+	}
+	if longRope {
+		config = map[string]any{
 			"max_position_embeddings":          131072,
 			"original_max_position_embeddings": 4096,
 			"sliding_window":                   262144,
 			"rope_scaling":                     map[string]any{"type": "longrope", "long_factor": longFactors, "short_factor": shortFactors},
-			"rms_norm_eps":                     1e-5,
-			"rope_theta":                       10000.0,
-			"vocab_size":                       nVocab,
-			"tie_word_embeddings":              false,
-			"torch_dtype":                      "float32",
-		},
-		Tokenizer: gpt2HFTokenizer(s.merges),
-		Tensors:   ts,
+		}
 	}
+	maps.Copy(config, map[string]any{
+		"architectures":       []string{"Phi3ForCausalLM"},
+		"model_type":          "phi3",
+		"hidden_size":         s.hidden,
+		"num_hidden_layers":   s.layers,
+		"intermediate_size":   s.ffn,
+		"num_attention_heads": s.heads,
+		"num_key_value_heads": s.kvHeads,
+		"rms_norm_eps":        1e-5,
+		"rope_theta":          10000.0,
+		"vocab_size":          nVocab,
+		"tie_word_embeddings": false,
+		"torch_dtype":         "float32",
+	})
+	return Checkpoint{Config: config, Tokenizer: gpt2HFTokenizer(s.merges), Tensors: ts}
 }
 
 // commandRLogitScale is Command-R's logit_scale: the output logits are multiplied by it.
@@ -195,7 +203,14 @@ func init() {
 		Description: "phi3 (llama.cpp), 2 layers, 64 dims, fused qkv and gate_up, GPT-2 BPE cut to 2,051 tokens + ChatML (random weights)",
 		Version:     1,
 		Seed:        16,
-		Checkpoint:  phi3Checkpoint(tinyDecoder),
+		Checkpoint:  phi3Checkpoint(tinyDecoder, true),
+	})
+	register(Recipe{
+		Name:        "tiny-phi3-4k",
+		Description: "phi3 without RoPE scaling (Phi-3-mini-4k's layout), which Ollama's converter writes in a form llama.cpp refuses to load: for the error path (random weights)",
+		Version:     1,
+		Seed:        18,
+		Checkpoint:  phi3Checkpoint(tinyDecoder, false),
 	})
 	register(Recipe{
 		Name:        "tiny-command-r",
