@@ -34,17 +34,24 @@ func openAll(t testing.TB, recipe string, parallel, numCtx int) (*Runner, string
 }
 
 // TestGemma3SameTokensAsLlamaCpp runs Gemma 3 text, an architecture both engines run, on the same GGUF:
-// tokenization and greedy output must agree. Repeat penalties are off: llama.cpp applies them, Ollama's
-// Go engine (and so this one) ignores them, as Ollama does.
+// tokenization and greedy output must agree.
 func TestGemma3SameTokensAsLlamaCpp(t *testing.T) {
-	r, path := openAll(t, "tiny-gemma3", 2, 256)
+	checkSameAsLlamaCpp(t, "tiny-gemma3", "The quick brown fox", "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n")
+}
+
+// checkSameAsLlamaCpp loads recipe in this engine and in llama.cpp and checks that each prompt tokenizes
+// the same and that greedy output agrees. Repeat penalties are off: llama.cpp applies them, Ollama's Go
+// engine (and so this one) ignores them, as Ollama does.
+func checkSameAsLlamaCpp(t *testing.T, recipe string, prompts ...string) {
+	t.Helper()
+	r, path := openAll(t, recipe, 2, 256)
 	llama.Init("")
 	l, err := llama.Open(path, nil, engine.LoadConfig{NumCtx: 256, NumBatch: 512, NumThread: threads, Parallel: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for _, prompt := range []string{"The quick brown fox", "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n"} {
+	for _, prompt := range prompts {
 		goToks, _ := r.Tokenize(prompt)
 		cppToks, _ := l.Tokenize(prompt)
 		if !equalInts(goToks, cppToks) {
@@ -64,6 +71,7 @@ func TestGemma3SameTokensAsLlamaCpp(t *testing.T) {
 		if got != want.String() {
 			t.Errorf("%q: Go engine %q, llama.cpp %q", prompt, got, want.String())
 		}
+		t.Logf("%s %q: %q", recipe, prompt, got)
 	}
 }
 
