@@ -81,10 +81,11 @@ func TestTinyGemma3(t *testing.T) {
 	}
 }
 
-// convertedGGUF generates recipe name into a temporary folder and decodes the GGUF Ollama's converter wrote.
+// convertedGGUF generates recipe name (in the shared cache, where the compat tests find it: gpt-oss's and
+// DeepSeek-V3's real vocabularies take seconds to convert) and decodes the GGUF Ollama's converter wrote.
 func convertedGGUF(t *testing.T, name string) *ggml.GGML {
 	t.Helper()
-	path, err := Ensure(t.Context(), t.TempDir(), name)
+	path, err := Ensure(t.Context(), "", name)
 	if err != nil {
 		t.Fatal(err)
 	}
