@@ -80,6 +80,7 @@ func TestGoEngineAgainstOllama(t *testing.T) {
 		}
 		t.Logf("%s: %q %.4f (Ollama %.4f)", m.recipe, got.Token, got.Logprob, want.Logprob)
 	}
+	compareHarmonyChat(t, h.URL, ref, files["tiny-gptoss"])
 	embedAgainstOllama(t, ref, h.URL)
 }
 
@@ -135,8 +136,14 @@ func firstToken(t *testing.T, base, model string) api.Logprob {
 		api.GenerateResponse
 		Error string `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || len(out.Logprobs) == 0 {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("%s on %s: %d %q, %v", model, base, resp.StatusCode, out.Error, err)
+	}
+	if len(out.Logprobs) == 0 {
+		// Ollama drops a token that is not valid UTF-8 on its own (a lone byte token), logprob and all,
+		// where hearth sends U+FFFD (engine/stream.ValidUTF8): a recipe whose first token is one cannot be
+		// compared here.
+		t.Fatalf("%s on %s: response %q without logprobs (a lone byte token Ollama dropped?)", model, base, out.Response)
 	}
 	return out.Logprobs[0]
 }

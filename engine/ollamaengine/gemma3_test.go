@@ -34,23 +34,29 @@ func openAll(t testing.TB, recipe string, parallel, numCtx int) (*Runner, string
 	return r.(*Runner), path
 }
 
+// chatMLPrompts are a plain text and a ChatML turn, for the recipes with the cut GPT-2 vocabulary.
+var chatMLPrompts = []string{"The quick brown fox", "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n"}
+
 // TestGemma3SameTokensAsLlamaCpp runs Gemma 3 text, an architecture both engines run, on the same GGUF:
 // tokenization and greedy output must agree.
-func TestGemma3SameTokensAsLlamaCpp(t *testing.T) { sameAsLlamaCpp(t, "tiny-gemma3") }
+func TestGemma3SameTokensAsLlamaCpp(t *testing.T) {
+	checkSameAsLlamaCpp(t, "tiny-gemma3", chatMLPrompts...)
+}
 
 // TestBothEnginesAgree runs the other architectures hearth leaves with llama.cpp though Ollama runs them in
 // its Go engine (llamaCppRuns) on both engines: the choice is only right where they agree. Not llama4:
 // Ollama's Go engine departs from Llama 4 there (see compat_test's notLikeOllama).
 func TestBothEnginesAgree(t *testing.T) {
 	for _, recipe := range []string{"tiny-qwen3", "tiny-qwen3moe"} {
-		t.Run(recipe, func(t *testing.T) { sameAsLlamaCpp(t, recipe) })
+		t.Run(recipe, func(t *testing.T) { checkSameAsLlamaCpp(t, recipe, chatMLPrompts...) })
 	}
 }
 
-// sameAsLlamaCpp loads recipe in this engine and in llama.cpp: tokenization and greedy output must agree.
-// Repeat penalties are off: llama.cpp applies them, Ollama's Go engine (and so this one) ignores them, as
-// Ollama does.
-func sameAsLlamaCpp(t *testing.T, recipe string) {
+// checkSameAsLlamaCpp loads recipe in this engine and in llama.cpp and checks that each prompt tokenizes
+// the same and that greedy output agrees. Repeat penalties are off: llama.cpp applies them, Ollama's Go
+// engine (and so this one) ignores them, as Ollama does.
+func checkSameAsLlamaCpp(t *testing.T, recipe string, prompts ...string) {
+	t.Helper()
 	r, path := openAll(t, recipe, 2, 256)
 	llama.Init("")
 	l, err := llama.Open(path, nil, engine.LoadConfig{NumCtx: 256, NumBatch: 512, NumThread: threads, Parallel: 1})
@@ -58,7 +64,7 @@ func sameAsLlamaCpp(t *testing.T, recipe string) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for _, prompt := range []string{"The quick brown fox", "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n"} {
+	for _, prompt := range prompts {
 		goToks, _ := r.Tokenize(prompt)
 		cppToks, _ := l.Tokenize(prompt)
 		if !equalInts(goToks, cppToks) {
@@ -78,6 +84,7 @@ func sameAsLlamaCpp(t *testing.T, recipe string) {
 		if got != want.String() {
 			t.Errorf("%q: Go engine %q, llama.cpp %q", prompt, got, want.String())
 		}
+		t.Logf("%s %q: %q", recipe, prompt, got)
 	}
 }
 

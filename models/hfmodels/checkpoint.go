@@ -63,6 +63,9 @@ type Tensor struct {
 	Shape []uint64
 	Std   float32
 	Value float32
+	// Bytes makes the tensor U8 (packed quantized weights, such as gpt-oss's MXFP4 blocks and scales):
+	// uniformly random bytes when Std is not 0, else every byte is Value.
+	Bytes bool
 }
 
 var recipes = map[string]Recipe{}
@@ -192,7 +195,7 @@ func writeJSON(path string, v any) error {
 	return os.WriteFile(path, b, 0o644)
 }
 
-// writeSafetensors writes ts as one F32 safetensors file: an 8-byte little-endian header length, the JSON
+// writeSafetensors writes ts as one safetensors file (F32 tensors, and U8 for Bytes ones): an 8-byte little-endian header length, the JSON
 // header (dtype, shape and byte range of each tensor, by name) and the data.
 func writeSafetensors(ctx context.Context, path string, ts []Tensor, seed int64) (err error) {
 	sorted := append([]Tensor(nil), ts...)
@@ -205,8 +208,8 @@ func writeSafetensors(ctx context.Context, path string, ts []Tensor, seed int64)
 	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
 	var off int64
 	for _, t := range sorted {
-		n := int64(4 * elements(t.Shape))
-		header[t.Name] = entry{DType: "F32", Shape: t.Shape, Offsets: [2]int64{off, off + n}}
+		n := int64(t.elementSize() * elements(t.Shape))
+		header[t.Name] = entry{DType: t.dtype(), Shape: t.Shape, Offsets: [2]int64{off, off + n}}
 		off += n
 	}
 	hb, err := json.Marshal(header)
@@ -242,12 +245,38 @@ func writeSafetensors(ctx context.Context, path string, ts []Tensor, seed int64)
 	return nil
 }
 
-// values draws the tensor's values, little-endian F32, from a PCG stream keyed by seed and the tensor's
-// name, so one tensor's values do not depend on the others.
+// dtype is the tensor's safetensors data type.
+func (t Tensor) dtype() string {
+	if t.Bytes {
+		return "U8"
+	}
+	return "F32"
+}
+
+// elementSize is the size in bytes of one of the tensor's values.
+func (t Tensor) elementSize() uint64 {
+	if t.Bytes {
+		return 1
+	}
+	return 4
+}
+
+// values draws the tensor's values, little-endian F32 (or bytes), from a PCG stream keyed by seed and the
+// tensor's name, so one tensor's values do not depend on the others.
 func (t Tensor) values(seed int64) []byte {
 	h := fnv.New64a()
 	h.Write([]byte(t.Name))
 	rng := rand.New(rand.NewPCG(uint64(seed), h.Sum64()))
+	if t.Bytes {
+		out := make([]byte, elements(t.Shape))
+		for i := range out {
+			out[i] = byte(t.Value)
+			if t.Std != 0 {
+				out[i] = byte(rng.Uint32())
+			}
+		}
+		return out
+	}
 	out := make([]byte, 4*elements(t.Shape))
 	for i := 0; i < len(out); i += 4 {
 		v := t.Value
