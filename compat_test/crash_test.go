@@ -112,7 +112,7 @@ func TestCrashingModelCostsOneRequest(t *testing.T) {
 }
 
 // createAll creates each model from its GGUF file through /api/blobs and /api/create.
-func createAll(t *testing.T, base string, files map[string]string) {
+func createAll(t testing.TB, base string, files map[string]string) {
 	t.Helper()
 	client := apiClient(t, base)
 	for name, path := range files {

@@ -45,6 +45,18 @@ var (
 		Help:    "Inputs in each encoder model call (embedding, classification, rerank dynamic batching).",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 	})
+	cancelledSequences = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_cancelled_sequences_total",
+		Help: "Decode-loop sequences (generate, chat, llama.cpp embeddings) ended because their request ended (the client went away) before they finished.",
+	})
+	stepsAfterCancel = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_decode_steps_after_cancel_total",
+		Help: "Sequences in a decode step that ran to its end although their request had ended: the step in flight when the client went away, at most one per cancelled sequence.",
+	})
+	abortedSteps = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_aborted_decode_steps_total",
+		Help: "Decode steps stopped in flight because the requests of all their sequences had ended (llama.cpp only).",
+	})
 	rejectedRequests = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hearth_rejected_requests_total",
 		Help: "Requests answered 503 because OLLAMA_MAX_QUEUE requests were already waiting (for a load or for a model's sequences).",
@@ -63,6 +75,18 @@ func ObservePrefixCache(prompt, reused int) {
 	prefixPromptTokens.Add(float64(prompt))
 	prefixReusedTokens.Add(float64(reused))
 }
+
+// ObserveCancelled records a sequence ended because its request ended; afterStep reports that it had
+// been in a decode step that completed after the request ended (the step in flight, not aborted).
+func ObserveCancelled(afterStep bool) {
+	cancelledSequences.Inc()
+	if afterStep {
+		stepsAfterCancel.Inc()
+	}
+}
+
+// ObserveAbortedStep records a decode step stopped in flight because all its requests had ended.
+func ObserveAbortedStep() { abortedSteps.Inc() }
 
 // ObserveEncoderBatch records one call of an encoder model with n inputs.
 func ObserveEncoderBatch(n int) { encoderBatchInputs.Observe(float64(n)) }
@@ -105,6 +129,7 @@ func MetricsCollectors(s *Scheduler) []prometheus.Collector {
 	cs := []prometheus.Collector{
 		promptTokens, generatedTokens, timeToFirstToken, batchTokens, batchSequences,
 		prefixPromptTokens, prefixReusedTokens, encoderBatchInputs, rejectedRequests,
+		cancelledSequences, stepsAfterCancel, abortedSteps,
 	}
 	if s != nil {
 		cs = append(cs, &schedulerCollector{

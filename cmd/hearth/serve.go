@@ -18,6 +18,7 @@ import (
 	"github.com/hearthlink/hearth/engine/ollamaengine"
 	"github.com/hearthlink/hearth/engine/onnx"
 	"github.com/hearthlink/hearth/handlers"
+	"github.com/hearthlink/hearth/internal/malloc"
 	"github.com/hearthlink/hearth/modelfacts"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -39,9 +40,11 @@ func serve(ctx context.Context, args []string) error {
 	if libPath == "" {
 		libPath = llama.DefaultLibraryPath(cfg.CacheDir)
 	}
+	// Before any model loads: glibc would otherwise keep what each unload frees (internal/malloc).
+	fixed := malloc.BoundFragmentation()
 	sys := llama.Init(libPath)
 	log.Info("inference backend ready", "library_path", sys.LibraryPath, "cpu_features", sys.CPUFeatures(),
-		"amx", sys.AMX())
+		"amx", sys.AMX(), "malloc_mmap_threshold_fixed", fixed)
 
 	store, err := openStore(cfg, log)
 	if err != nil {

@@ -72,6 +72,17 @@ func metric(t testing.TB, name string) *dto.Metric {
 	return nil
 }
 
+// Cancellations reads the counters of sequences ended because their request ended: all of them, those
+// that had been in a decode step completing after the request ended, and the decode steps stopped in
+// flight (hearth_cancelled_sequences_total, hearth_decode_steps_after_cancel_total,
+// hearth_aborted_decode_steps_total).
+func Cancellations(t testing.TB) (cancelled, afterStep, abortedSteps int) {
+	t.Helper()
+	count := func(name string) int { return int(metric(t, name).GetCounter().GetValue()) }
+	return count("hearth_cancelled_sequences_total"), count("hearth_decode_steps_after_cancel_total"),
+		count("hearth_aborted_decode_steps_total")
+}
+
 // ReusedTokens reads hearth_prefix_cache_reused_tokens_total: the prompt tokens whose KV came from a slot's
 // cache instead of being evaluated.
 func ReusedTokens(t testing.TB) int {

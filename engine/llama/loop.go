@@ -1,6 +1,7 @@
 package llama
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -68,6 +69,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 	for _, seq := range r.active {
 		seq.batched = 0
 		if err := seq.ctx.Err(); err != nil {
+			engine.ObserveCancelled(false)
 			r.end(seq, "", err)
 		}
 	}
@@ -114,7 +116,21 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 
 	if batch.NumTokens() > 0 {
 		engine.ObserveBatch(batch.NumTokens(), r.batchedSequences())
-		if err := r.lctx.Decode(batch); err != nil {
+		// A step on a busy machine can take seconds (ggml's threads wait for each other at every node):
+		// when every request in the batch ends meanwhile, the step stops in flight.
+		stop := decode.WatchStep(r.batchedContexts(), r.abort.Request)
+		if r.beforeDecode != nil {
+			r.beforeDecode()
+		}
+		err := r.lctx.Decode(batch)
+		stop()
+		aborted := r.abort.Requested()
+		r.abort.Reset()
+		if err != nil && aborted {
+			r.abortStep()
+			return
+		}
+		if err != nil {
 			if errors.Is(err, llamacpp.ErrKvCacheFull) {
 				err = fmt.Errorf("the KV cache is full: %w", err)
 			}
@@ -134,6 +150,11 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		}
 		seq.slot.tokens = append(seq.slot.tokens, seq.pending[:seq.batched]...)
 		seq.pending = seq.pending[seq.batched:]
+		if err := seq.ctx.Err(); err != nil { // the request ended during the step: nothing more for it
+			engine.ObserveCancelled(true)
+			r.end(seq, "", err)
+			continue
+		}
 		if len(seq.pending) > 0 {
 			continue // still prefilling
 		}
@@ -144,6 +165,33 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		r.sample(seq)
 	}
 	r.compact()
+}
+
+// abortStep ends the sequences of a step stopped in flight because all their requests had ended. The
+// ubatches evaluated before the stop stay in the KV cache: each slot drops the cells past the tokens it
+// records, so the next prompt in it finds the cache as its tokens say.
+func (r *Runner) abortStep() {
+	engine.ObserveAbortedStep()
+	for _, seq := range r.active {
+		if seq.batched == 0 {
+			continue
+		}
+		r.lctx.KvCacheSeqRm(seq.slot.id, len(seq.slot.tokens), -1)
+		engine.ObserveCancelled(false)
+		r.end(seq, "", seq.ctx.Err())
+	}
+	r.compact()
+}
+
+// batchedContexts are the requests of the sequences with tokens in the batch being built.
+func (r *Runner) batchedContexts() []context.Context {
+	var ctxs []context.Context
+	for _, seq := range r.active {
+		if seq.batched > 0 {
+			ctxs = append(ctxs, seq.ctx)
+		}
+	}
+	return ctxs
 }
 
 // batchedSequences counts the sequences with tokens in the batch being built.

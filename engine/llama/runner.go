@@ -29,6 +29,7 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
+	abort     *llamaext.Abort              // stops a Decode whose requests have all ended
 	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
 
@@ -36,6 +37,10 @@ type Runner struct {
 	slots  []*slot
 	active []*sequence
 	next   int // round-robin start for prompt chunks
+
+	// beforeDecode, when set (by tests, before the first Generate), runs in each step between arming the
+	// step's abort watch and llama_decode.
+	beforeDecode func()
 }
 
 // Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. cfg.NumCtx is
@@ -82,6 +87,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		numCtx:   cfg.NumCtx,
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
+		abort:    llamaext.NewAbort(lctx),
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
 	}
 	for i := range cfg.Parallel {
@@ -103,6 +109,7 @@ func (r *Runner) Close() error {
 	r.closeOnce.Do(func() {
 		r.queue.Close()
 		llamaext.FreeContext(r.lctx)
+		r.abort.Free()
 		llamacpp.FreeModel(r.model)
 	})
 	return nil

@@ -319,3 +319,50 @@ func TestMalformedGGUF(t *testing.T) {
 		t.Logf("%s: %v", name, err)
 	}
 }
+
+// TestDisconnectDuringDecodeAbortsIt ends a request while its step is being decoded: the step stops in
+// flight instead of running to its end, nothing more is generated for the request, and its slot's cache is
+// left as its tokens say, so the next request in the slot answers as on a fresh runner.
+func TestDisconnectDuringDecodeAbortsIt(t *testing.T) {
+	const prompt = "The quick brown fox jumps over the lazy dog and runs away"
+	want, _ := enginetest.Collect(t, openTiny(t, 1, 512), t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(12)})
+
+	r := openTiny(t, 1, 512)
+	ctx, cancel := context.WithCancel(t.Context())
+	var once sync.Once
+	r.beforeDecode = func() {
+		once.Do(func() {
+			// The client goes away as the first step starts computing; the step's watch sees it from
+			// its own goroutine.
+			cancel()
+			for i := 0; !r.abort.Requested(); i++ {
+				if i == 10000 {
+					t.Error("the step's abort was not requested after its only request ended")
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	cancelled, after, aborted := enginetest.Cancellations(t)
+	ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: prompt + " again and again", Options: enginetest.Greedy(-1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range ch {
+		if c.Text != "" {
+			t.Errorf("text %q generated for a request that ended before its first step", c.Text)
+		}
+	}
+	got, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(12)})
+	if got != want {
+		t.Errorf("after an aborted step: %q, want %q", got, want)
+	}
+	if last.PromptEvalCount == 0 {
+		t.Errorf("no prompt tokens reported")
+	}
+	c2, after2, aborted2 := enginetest.Cancellations(t)
+	if c2-cancelled != 1 || after2 != after || aborted2-aborted != 1 {
+		t.Errorf("cancelled %d, after a completed step %d, aborted steps %d; want 1, 0, 1", c2-cancelled, after2-after, aborted2-aborted)
+	}
+}

@@ -93,6 +93,7 @@ func (r *Runner) step() {
 	for _, seq := range r.active {
 		seq.batched, seq.row = 0, -1
 		if err := seq.ctx.Err(); err != nil {
+			engine.ObserveCancelled(false)
 			r.end(seq, "", err)
 		}
 	}
@@ -157,6 +158,11 @@ func (r *Runner) step() {
 	}
 
 	engine.ObserveBatch(len(tokens), r.batchedSequences())
+	if r.beforeForward != nil {
+		r.beforeForward()
+	}
+	// ml/backend/ggml offers no way to stop a computation in flight (engine/llama's Abort): a request
+	// that ends now is ended once the pass returns, before anything is sampled for it.
 	logits, err := r.forward(b, tokens, outputs)
 	if err != nil {
 		for _, seq := range r.active {
@@ -177,6 +183,11 @@ func (r *Runner) step() {
 		}
 		seq.slot.Inputs = append(seq.slot.Inputs, seq.pending[:seq.batched]...)
 		seq.pending = seq.pending[seq.batched:]
+		if err := seq.ctx.Err(); err != nil { // the request ended during the step: nothing more for it
+			engine.ObserveCancelled(true)
+			r.end(seq, "", err)
+			continue
+		}
 		if seq.row < 0 {
 			continue // still prefilling
 		}

@@ -48,6 +48,10 @@ type Runner struct {
 	// Only the loop goroutine touches what follows.
 	active []*sequence
 	next   int // round-robin start for prompt chunks
+
+	// beforeForward, when set (by tests, before the first Generate), runs in each step just before the
+	// forward pass.
+	beforeForward func()
 }
 
 // Open loads the GGUF model at path into the Go engine and starts its decode loop: the weights' layout,

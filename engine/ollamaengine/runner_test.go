@@ -317,3 +317,33 @@ func checkOneSequence(t *testing.T, r *Runner) {
 		t.Errorf("repeated prompt: %q, want %q", again, alone[1])
 	}
 }
+
+// TestDisconnectDuringForwardSamplesNothing ends a request while its forward pass runs: the pass is not
+// stopped (the Go engine cannot), but nothing is sampled for the request after it, its slot is free for
+// the next request, and that one answers as on a fresh runner.
+func TestDisconnectDuringForwardSamplesNothing(t *testing.T) {
+	const prompt = "Once upon a time"
+	want, _ := enginetest.Collect(t, open(t, "tiny-olmo3", 1, 64), t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(8)})
+
+	r := open(t, "tiny-olmo3", 1, 64)
+	ctx, cancel := context.WithCancel(t.Context())
+	var once sync.Once
+	r.beforeForward = func() { once.Do(cancel) } // the client goes away as the first pass starts
+	cancelled, after, _ := enginetest.Cancellations(t)
+	ch, err := r.Generate(ctx, engine.GenerateRequest{Prompt: prompt + " there was", Options: enginetest.Greedy(-1), Shift: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range ch {
+		if c.Text != "" {
+			t.Errorf("text %q generated for a request that ended during its first pass", c.Text)
+		}
+	}
+	if got, _ := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompt, Options: enginetest.Greedy(8)}); got != want {
+		t.Errorf("after a cancelled request: %q, want %q", got, want)
+	}
+	c2, after2, _ := enginetest.Cancellations(t)
+	if c2-cancelled != 1 || after2-after != 1 {
+		t.Errorf("cancelled %d, after a completed step %d; want 1, 1", c2-cancelled, after2-after)
+	}
+}
