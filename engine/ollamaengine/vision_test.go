@@ -1,0 +1,160 @@
+package ollamaengine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"sync"
+	"testing"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
+	"github.com/hearthlink/hearth/models/hfmodels"
+	"github.com/hearthlink/hearth/registry"
+)
+
+// testImage is a PNG of w x h pixels whose colours depend on seed, so two seeds give different images.
+func testImage(t testing.TB, w, h int, seed uint8) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x*7) + seed, uint8(y*11) ^ seed, uint8(x*y) + 3*seed, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// gemma3ImageTokens is what Ollama's gemma3 puts in place of one image: "\n\n", <start_of_image>, 256
+// embedding positions, <end_of_image>, "\n\n".
+const gemma3ImageTokens = 260
+
+const visionPrompt = "<start_of_turn>user\n%sDescribe the picture.<end_of_turn>\n<start_of_turn>model\n"
+
+// visionRequest is a greedy request with logprobs whose user turn starts with tag.
+func visionRequest(tag string, images ...engine.Image) engine.GenerateRequest {
+	return engine.GenerateRequest{Prompt: fmt.Sprintf(visionPrompt, tag), Options: enginetest.Greedy(6), Logprobs: true, TopLogprobs: 2, Images: images}
+}
+
+// TestGemma3VisionReadsImages sends an image to gemma3 with its vision tower: the image's 260 inputs count
+// as prompt tokens, the image changes the output's log probabilities, another image changes them again, a
+// repeat of the same request gives the same answer (from the prefix cache, image included), and a
+// picture the model cannot decode is a request error.
+func TestGemma3VisionReadsImages(t *testing.T) {
+	r := open(t, "tiny-gemma3-vision", 2, 1024)
+	if !r.ReadsImages() {
+		t.Fatal("the runner does not read images")
+	}
+	_, text := enginetest.Collect(t, r, t.Context(), visionRequest(""))
+	a := engine.Image{ID: 0, Data: testImage(t, 40, 30, 1)}
+	b := engine.Image{ID: 0, Data: testImage(t, 40, 30, 90)}
+	lpA, withA := firstLogprob(t, r, visionRequest("[img-0]", a))
+	if withA.PromptEvalCount != text.PromptEvalCount+gemma3ImageTokens {
+		t.Errorf("prompt tokens: %d with the image, %d without; want %d more", withA.PromptEvalCount, text.PromptEvalCount, gemma3ImageTokens)
+	}
+	before := enginetest.ReusedTokens(t)
+	again, _ := firstLogprob(t, r, visionRequest("[img-0]", a))
+	if math.Abs(again-lpA) > nearTie { // the cached path evaluates one input instead of the whole prompt
+		t.Errorf("the same request again: %v, then %v", lpA, again)
+	}
+	if reused := enginetest.ReusedTokens(t) - before; reused < gemma3ImageTokens {
+		t.Errorf("the repeat reused %d cached tokens, want the image's %d and more", reused, gemma3ImageTokens)
+	}
+	lpText, _ := firstLogprob(t, r, visionRequest(""))
+	lpB, _ := firstLogprob(t, r, visionRequest("[img-0]", b))
+	if lpA == lpText || lpA == lpB {
+		t.Errorf("first-token log probability %v with image A, %v with B, %v without: the image did not reach the model", lpA, lpB, lpText)
+	}
+	var re *engine.RequestError
+	if _, err := r.Generate(t.Context(), visionRequest("[img-0]", engine.Image{Data: []byte("not an image")})); !errors.As(err, &re) {
+		t.Errorf("undecodable image: %v, want a request error", err)
+	}
+	if _, err := r.Generate(t.Context(), visionRequest("[img-3]", a)); !errors.As(err, &re) {
+		t.Errorf("tag without its image: %v, want a request error", err)
+	}
+}
+
+// TestGemma3VisionBatching runs an image request alone and then beside text requests, so the image's
+// positions share forward passes with other sequences' prefill and decode: the greedy tokens stay the same.
+func TestGemma3VisionBatching(t *testing.T) {
+	r := open(t, "tiny-gemma3-vision", 3, 1024)
+	img := engine.Image{ID: 0, Data: testImage(t, 32, 32, 7)}
+	reqs := []engine.GenerateRequest{visionRequest("[img-0]", img), visionRequest(""), visionRequest("[img-0]", engine.Image{Data: testImage(t, 20, 50, 33)})}
+	for i := range reqs {
+		reqs[i].Options = enginetest.Greedy(16)
+	}
+	alone := make([]string, len(reqs))
+	for i, req := range reqs {
+		alone[i], _ = enginetest.Collect(t, r, t.Context(), req)
+	}
+	before := enginetest.MultiSequencePasses(t)
+	together := make([]string, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		req.Options.NumKeep = i // distinct requests, so none is served whole from another's cache
+		wg.Go(func() { together[i], _ = enginetest.Collect(t, r, t.Context(), req) })
+	}
+	wg.Wait()
+	if enginetest.MultiSequencePasses(t) == before {
+		t.Error("no forward pass advanced more than one sequence")
+	}
+	for i := range reqs {
+		if alone[i] == "" || alone[i] != together[i] {
+			t.Errorf("request %d: alone %q, batched %q", i, alone[i], together[i])
+		}
+	}
+}
+
+// firstLogprob is the log probability of the first generated token, and the last chunk.
+func firstLogprob(t testing.TB, r *Runner, req engine.GenerateRequest) (float64, engine.Chunk) {
+	t.Helper()
+	ch, err := r.Generate(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, got := 0.0, false
+	var last engine.Chunk
+	for c := range ch {
+		if c.Err != nil {
+			t.Fatal(c.Err)
+		}
+		if !got && len(c.Logprobs) > 0 {
+			lp, got = c.Logprobs[0].Logprob, true
+		}
+		last = c
+	}
+	return lp, last
+}
+
+// TestGemma3VisionSmallBatch loads the model with batches of 32 inputs, fewer than an image's 260: the
+// image's positions still go into one forward pass (the batch grows for them, as in Ollama's runner) and
+// every prompt input counts. The answer itself may differ from one batch of 512's: Ollama's gemma3 lets
+// an image's positions attend to every position of their batch (kvcache.CausalOptions.Except), the text
+// after the image included when it shares the batch, so where a batch ends is part of the result there too.
+func TestGemma3VisionSmallBatch(t *testing.T) {
+	img := engine.Image{ID: 0, Data: testImage(t, 32, 32, 5)}
+	req := visionRequest("[img-0]", img)
+	_, want := enginetest.Collect(t, open(t, "tiny-gemma3-vision", 1, 1024), t.Context(), req)
+	path, err := hfmodels.Ensure(t.Context(), "", "tiny-gemma3-vision")
+	if err != nil {
+		t.Fatal(err)
+	}
+	small, err := NewBackend("").Load(t.Context(), &registry.Model{ModelPath: path}, engine.LoadConfig{NumCtx: 1024, NumBatch: 32, NumThread: threads, Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	text, got := enginetest.Collect(t, small.(*Runner), t.Context(), req)
+	if text == "" || got.PromptEvalCount != want.PromptEvalCount || got.EvalCount != want.EvalCount {
+		t.Errorf("batches of 32: %q after %d prompt tokens, %d generated; batches of 512: %d prompt tokens, %d generated",
+			text, got.PromptEvalCount, got.EvalCount, want.PromptEvalCount, want.EvalCount)
+	}
+}
