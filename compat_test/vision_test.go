@@ -9,7 +9,13 @@ import (
 	"image/png"
 	"math"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
@@ -121,6 +127,11 @@ func TestVisionOverHTTP(t *testing.T) {
 	paths := hfGGUFs(t, "tiny-gemma3-vision")
 	h := startHearth(t)
 	createAll(t, h.URL, map[string]string{visionModel: paths[0]})
+	// Short answers by default, for the CLI, which cannot set num_predict (the API shapes set their own).
+	if code, answer := postJSON(t, h.URL+"/api/create", map[string]any{"model": visionModel, "from": visionModel,
+		"parameters": map[string]any{"num_predict": 2}, "stream": false}); code != http.StatusOK {
+		t.Fatalf("create %s with num_predict: %d %v", visionModel, code, answer)
+	}
 	show, err := apiClient(t, h.URL).Show(t.Context(), &api.ShowRequest{Model: visionModel})
 	if err != nil {
 		t.Fatal(err)
@@ -153,6 +164,41 @@ func TestVisionOverHTTP(t *testing.T) {
 	}
 	if code, text := generate(t, h.URL, visionModel); code != http.StatusOK || text == "" {
 		t.Errorf("after the bad images: generate = %d %q", code, text)
+	}
+	t.Run("ollama run with an image path", func(t *testing.T) { visionCLI(t, h.URL, img) })
+}
+
+// visionCLI runs the real ollama CLI's `run MODEL "describe ./picture.png" --verbose` against hearth: the
+// CLI sees vision in /api/show, attaches the file, and the prompt it reports counts the image's tokens.
+func visionCLI(t *testing.T, base string, img []byte) {
+	bin := ollamaCLI(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "picture.png"), img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	host, home := strings.TrimPrefix(base, "http://"), t.TempDir()
+	evalCount := regexp.MustCompile(`prompt eval count:\s+(\d+)`)
+	count := func(prompt string) (int, string) {
+		t.Helper()
+		cmd := exec.Command(bin, "run", visionModel, prompt, "--verbose")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "OLLAMA_HOST="+host, "HOME="+home, "TERM=dumb", "NO_COLOR=1")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("ollama run %q: %v\n%s", prompt, err, stderr.String())
+		}
+		m := evalCount.FindStringSubmatch(stderr.String())
+		if m == nil {
+			t.Fatalf("ollama run %q --verbose printed no prompt eval count:\n%s", prompt, stderr.String())
+		}
+		n, _ := strconv.Atoi(m[1])
+		return n, stderr.String()
+	}
+	with, stderr := count("describe ./picture.png")
+	without, _ := count("describe")
+	if !strings.Contains(stderr, "Added image './picture.png'") || with-without != gemma3ImageTokens {
+		t.Errorf("ollama run with the image: %d prompt tokens, %d without; want %d more\n%s", with, without, gemma3ImageTokens, stderr)
 	}
 }
 
