@@ -257,7 +257,8 @@ func groupStart(inputs []*input.Input, n int) int {
 }
 
 // fit is decode.Fit for inputs with groups that must share a batch: truncation drops whole groups, as
-// Ollama's runner does, and a group inside num_keep is an error.
+// Ollama's runner does, and a group inside num_keep is an error (Ollama's runner answers it with a 500;
+// the request is what has to change).
 func fit(inputs []*input.Input, numKeep, numCtx int) ([]*input.Input, error) {
 	discard := len(inputs) - numCtx
 	start := numKeep + discard
@@ -273,7 +274,7 @@ func fit(inputs []*input.Input, numKeep, numCtx int) ([]*input.Input, error) {
 		}
 		if inp.SameBatch != 0 {
 			if i < numKeep {
-				return nil, fmt.Errorf("SameBatch may not be specified within numKeep (index: %v numKeep: %v SameBatch: %v)", i, numKeep, inp.SameBatch)
+				return nil, &engine.RequestError{Msg: fmt.Sprintf("the input length exceeds the context length: num_keep (%d) keeps part of an image, which truncation cannot cut", numKeep)}
 			}
 			inGroup = inp.SameBatch
 		}

@@ -158,3 +158,26 @@ func TestGemma3VisionSmallBatch(t *testing.T) {
 			text, got.PromptEvalCount, got.EvalCount, want.PromptEvalCount, want.EvalCount)
 	}
 }
+
+// TestGemma3VisionTruncation sends an image in a prompt longer than the context: with num_keep before the
+// image, truncation drops the whole image (an image's positions cannot be cut) and the rest runs; with
+// num_keep over the image (the default keeps the whole prompt) it is a request error, not a crash.
+func TestGemma3VisionTruncation(t *testing.T) {
+	r := open(t, "tiny-gemma3-vision", 1, 270)
+	req := visionRequest("[img-0]", engine.Image{Data: testImage(t, 16, 16, 9)})
+	req.Truncate = true
+	req.Options.NumKeep = 4 // <bos><start_of_turn>user\n
+	_, full := enginetest.Collect(t, open(t, "tiny-gemma3-vision", 1, 1024), t.Context(), req)
+	if full.PromptEvalCount <= 270 {
+		t.Fatalf("the prompt has %d inputs, want more than the context of 270", full.PromptEvalCount)
+	}
+	_, last := enginetest.Collect(t, r, t.Context(), req)
+	if last.PromptEvalCount != full.PromptEvalCount-gemma3ImageTokens || last.EvalCount == 0 {
+		t.Errorf("truncated: %d prompt inputs and %d generated, want %d (the image dropped whole)", last.PromptEvalCount, last.EvalCount, full.PromptEvalCount-gemma3ImageTokens)
+	}
+	req.Options.NumKeep = -1
+	var re *engine.RequestError
+	if _, err := r.Generate(t.Context(), req); !errors.As(err, &re) {
+		t.Errorf("num_keep over the image: %v, want a request error", err)
+	}
+}
