@@ -20,6 +20,8 @@ import (
 
 	"github.com/ollama/ollama/api"
 	"github.com/ollama/ollama/types/model"
+
+	"github.com/hearthlink/hearth/models"
 )
 
 // visionModel is the name the vision tests give tiny-gemma3-vision: gemma3 with its SigLIP tower and
@@ -166,6 +168,47 @@ func TestVisionOverHTTP(t *testing.T) {
 		t.Errorf("after the bad images: generate = %d %q", code, text)
 	}
 	t.Run("ollama run with an image path", func(t *testing.T) { visionCLI(t, h.URL, img) })
+	t.Run("ollama-js and the OpenAI SDK", func(t *testing.T) { visionJS(t, h.URL, img) })
+}
+
+// visionJS sends the image with ollama-js (chat with an image file path) and the OpenAI SDK (an image_url
+// data URI part) through testdata/vision.cjs: with the image, each prompt counts at least its 260 tokens
+// more.
+func visionJS(t *testing.T, base string, img []byte) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	modules := filepath.Join(models.CacheDir(), "node", "node_modules")
+	for _, pkg := range []string{"ollama", "openai"} {
+		if _, err := os.Stat(filepath.Join(modules, pkg, "package.json")); err != nil {
+			t.Skipf("%s not installed: run `bash scripts/bootstrap.sh node-sdks`", pkg)
+		}
+	}
+	picture := filepath.Join(t.TempDir(), "picture.png")
+	if err := os.WriteFile(picture, img, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, "testdata/vision.cjs", base, visionModel, picture)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			t.Fatalf("unexpected output: %s", out)
+		}
+		counts[f[0]+" "+f[1]], _ = strconv.Atoi(f[2])
+	}
+	for _, client := range []string{"ollama-js", "openai"} {
+		with, without := counts[client+" with"], counts[client+" without"]
+		if without == 0 || with-without < gemma3ImageTokens {
+			t.Errorf("%s: %d prompt tokens with the image, %d without; want at least %d more", client, with, without, gemma3ImageTokens)
+		}
+	}
 }
 
 // visionCLI runs the real ollama CLI's `run MODEL "describe ./picture.png" --verbose` against hearth: the
