@@ -163,6 +163,9 @@ func TestVisionOverHTTP(t *testing.T) {
 		if code != http.StatusBadRequest || answer["error"] == nil {
 			t.Errorf("%s with an undecodable image: %d %v, want 400 with an error", s.name, code, answer)
 		}
+		if msg := answer["error"]; s.name == "chat" && msg != "failed to process inputs: image: unknown format" {
+			t.Errorf("chat with an undecodable image: error %q", msg)
+		}
 	}
 	if code, text := generate(t, h.URL, visionModel); code != http.StatusOK || text == "" {
 		t.Errorf("after the bad images: generate = %d %q", code, text)
