@@ -173,8 +173,8 @@ func (r *Runner) step() {
 		add(seq, 1)
 		budget--
 	}
-	// Then prompt chunks, round-robin so a long prompt cannot starve a later one; a sequence that does not
-	// get all its prompt in opens the next step's chunks.
+	// Then prompt chunks, round-robin so a long prompt cannot starve a later one: the first sequence that
+	// gets nothing in opens the next step's chunks (chunkSize lets an image that waited go in whole then).
 	n, first := len(r.active), true
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
@@ -185,16 +185,14 @@ func (r *Runner) step() {
 		if budget > 0 {
 			take = chunkSize(seq.pending, budget, first)
 		}
-		if take > 0 {
-			seq.metrics.Evaluating(now)
-			add(seq, take)
-			budget -= take
-			first = false
-		}
-		if take < len(seq.pending) {
+		if take == 0 {
 			r.next = (r.next + k) % n
 			break
 		}
+		seq.metrics.Evaluating(now)
+		add(seq, take)
+		budget -= take
+		first = false
 	}
 	r.compact()
 	if len(tokens) == 0 {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ollama/ollama/model/input"
+
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/models/hfmodels"
@@ -179,5 +181,32 @@ func TestGemma3VisionTruncation(t *testing.T) {
 	var re *engine.RequestError
 	if _, err := r.Generate(t.Context(), req); !errors.As(err, &re) {
 		t.Errorf("num_keep over the image: %v, want a request error", err)
+	}
+}
+
+// TestChunkSize pins how a prompt chunk meets a group of inputs that must share a batch (an image): the
+// chunk stops before a group that does not fit, and a group that opens the step's chunks goes in whole.
+func TestChunkSize(t *testing.T) {
+	// 3 text inputs, a group of 5 (SameBatch 4), 2 text inputs.
+	in := make([]*input.Input, 10)
+	for i := range in {
+		in[i] = &input.Input{}
+	}
+	in[3].SameBatch = 4
+	for _, c := range []struct {
+		pending     []*input.Input
+		room        int
+		first, want int
+	}{
+		{in, 100, 1, 10},
+		{in, 2, 1, 2},     // room runs out in the text
+		{in, 6, 1, 3},     // the group does not fit after the text
+		{in, 8, 0, 8},     // it fits
+		{in[3:], 2, 1, 5}, // a group opening the step's chunks goes in whole
+		{in[3:], 2, 0, 0}, // and waits otherwise
+	} {
+		if got := chunkSize(c.pending, c.room, c.first == 1); got != c.want {
+			t.Errorf("%d pending, room %d, first %d: %d, want %d", len(c.pending), c.room, c.first, got, c.want)
+		}
 	}
 }
