@@ -103,6 +103,7 @@ type encodedImage struct {
 	ctx    ml.Context
 	values [][]float32
 	shapes [][]int
+	err    error // the computation's failure, for every batch that takes the image
 }
 
 // encode has mm build data's embedding graph in a context of its own. An image the model cannot decode
@@ -150,14 +151,14 @@ func (s *encodedImages) resolve(parts []input.Multimodal) ([]imagePart, error) {
 // the graph.
 func (e *encodedImage) compute() (err error) {
 	if e.ctx == nil {
-		return nil
+		return e.err
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the Go engine failed encoding an image: %v", p)
 		}
 		e.ctx.Close()
-		e.ctx = nil
+		e.ctx, e.err = nil, err
 	}()
 	var ts []ml.Tensor
 	for _, p := range e.parts {
