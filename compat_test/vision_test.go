@@ -170,7 +170,8 @@ func TestVisionOverHTTP(t *testing.T) {
 	if code, text := generate(t, h.URL, visionModel); code != http.StatusOK || text == "" {
 		t.Errorf("after the bad images: generate = %d %q", code, text)
 	}
-	t.Run("ollama run with an image path", func(t *testing.T) { visionCLI(t, h.URL, img) })
+	t.Run("ollama run with an image path", func(t *testing.T) { visionCLI(t, ollamaCLI(t), h.URL, img) })
+	t.Run("hearth run with an image path", func(t *testing.T) { visionCLI(t, hearthBinary(t), h.URL, img) })
 	t.Run("ollama-js and the OpenAI SDK", func(t *testing.T) { visionJS(t, h.URL, img) })
 }
 
@@ -214,10 +215,10 @@ func visionJS(t *testing.T, base string, img []byte) {
 	}
 }
 
-// visionCLI runs the real ollama CLI's `run MODEL "describe ./picture.png" --verbose` against hearth: the
-// CLI sees vision in /api/show, attaches the file, and the prompt it reports counts the image's tokens.
-func visionCLI(t *testing.T, base string, img []byte) {
-	bin := ollamaCLI(t)
+// visionCLI runs the CLI bin (the real ollama, or hearth as that CLI) as `run MODEL "describe
+// ./picture.png" --verbose` against hearth: the CLI sees vision in /api/show, attaches the file, and the
+// prompt it reports counts the image's tokens.
+func visionCLI(t *testing.T, bin, base string, img []byte) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "picture.png"), img, 0o644); err != nil {
 		t.Fatal(err)
