@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -60,8 +61,9 @@ func withLogprobs(req engine.GenerateRequest) engine.GenerateRequest {
 
 // TestGemma3VisionReadsImages sends an image to gemma3 with its vision tower: the image's 260 inputs count
 // as prompt tokens, the image changes the output's log probabilities, another image changes them again, a
-// repeat of the same request gives the same answer (from the prefix cache, image included), and a
-// picture the model cannot decode is a request error.
+// repeat of the same request gives the same answer (from the prefix cache, image included), a WebP image
+// reads as a PNG does (Ollama's server registers WebP), and a picture the model cannot decode is a request
+// error.
 func TestGemma3VisionReadsImages(t *testing.T) {
 	r := open(t, "tiny-gemma3-vision", 2, 1024)
 	if !r.ReadsImages() {
@@ -86,6 +88,13 @@ func TestGemma3VisionReadsImages(t *testing.T) {
 	lpB, _ := firstLogprob(t, r, withLogprobs(visionRequest("[img-0]", b)))
 	if lpA == lpText || lpA == lpB {
 		t.Errorf("first-token log probability %v with image A, %v with B, %v without: the image did not reach the model", lpA, lpB, lpText)
+	}
+	webp, err := os.ReadFile("testdata/gopher.webp") // golang.org/x/image's test image
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, last := enginetest.Collect(t, r, t.Context(), visionRequest("[img-0]", engine.Image{Data: webp})); last.PromptEvalCount != withA.PromptEvalCount {
+		t.Errorf("a WebP image: %d prompt tokens, a PNG %d", last.PromptEvalCount, withA.PromptEvalCount)
 	}
 	var re *engine.RequestError
 	if _, err := r.Generate(t.Context(), visionRequest("[img-0]", engine.Image{Data: []byte("not an image")})); !errors.As(err, &re) {
