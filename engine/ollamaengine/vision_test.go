@@ -89,6 +89,11 @@ func TestGemma3VisionReadsImages(t *testing.T) {
 	if lpA == lpText || lpA == lpB {
 		t.Errorf("first-token log probability %v with image A, %v with B, %v without: the image did not reach the model", lpA, lpB, lpText)
 	}
+	two := visionRequest("[img-0]", a)
+	two.Prompt, two.Images = fmt.Sprintf(visionPrompt, "[img-1]first, then [img-0]"), []engine.Image{a, {ID: 1, Data: b.Data}}
+	if _, last := enginetest.Collect(t, r, t.Context(), two); last.PromptEvalCount < text.PromptEvalCount+2*gemma3ImageTokens {
+		t.Errorf("two images: %d prompt tokens, %d without; want at least %d more", last.PromptEvalCount, text.PromptEvalCount, 2*gemma3ImageTokens)
+	}
 	webp, err := os.ReadFile("testdata/gopher.webp") // golang.org/x/image's test image
 	if err != nil {
 		t.Fatal(err)
