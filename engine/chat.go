@@ -59,7 +59,7 @@ type chatRoute struct {
 	facts *modelfacts.Facts
 	fn    func(api.ChatResponse) error
 
-	images     int
+	images     []Image
 	builtin    parsers.Parser
 	thinker    *thinking.Parser
 	toolParser *tools.Parser
@@ -74,7 +74,7 @@ func (r *chatRoute) loaded() error {
 
 // prompt renders the model's messages, then the request's, after the model's system prompt unless the
 // request brings its own; the model's built-in parser rewrites the tools it is given first, as in Ollama.
-func (r *chatRoute) prompt(gen Generator, opts api.Options) (string, error) {
+func (r *chatRoute) prompt(gen Generator, opts api.Options) (string, []Image, error) {
 	m, req := r.m, r.req
 	msgs := append(append([]api.Message{}, m.Messages...), req.Messages...)
 	if req.Messages[0].Role != "system" && m.System != "" {
@@ -89,15 +89,15 @@ func (r *chatRoute) prompt(gen Generator, opts api.Options) (string, error) {
 	}
 	prompt, images, err := chatPrompt(m, r.facts.Template, gen.Tokenize, opts.NumCtx, msgs, tools, req.Think, req.Truncate == nil || *req.Truncate)
 	if err != nil {
-		return "", badRequest("template error: %v", err)
+		return "", nil, badRequest("template error: %v", err)
 	}
 	r.images = images
-	return prompt, nil
+	return prompt, images, nil
 }
 
 func (r *chatRoute) debug(prompt string) error {
 	return r.fn(api.ChatResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(),
-		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: r.images}})
+		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(r.images)}})
 }
 
 func (r *chatRoute) begin(prompt string) error {

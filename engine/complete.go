@@ -40,8 +40,9 @@ type completionRoute interface {
 	loadOnly() bool
 	// loaded answers a request that only loads the model.
 	loaded() error
-	// prompt renders the request's prompt for gen with the effective options.
-	prompt(gen Generator, opts api.Options) (string, error)
+	// prompt renders the request's prompt for gen with the effective options, and returns the images its
+	// [img-N] tags stand for.
+	prompt(gen Generator, opts api.Options) (string, []Image, error)
 	// debug answers a debug_render_only request with the rendered prompt, instead of generating.
 	debug(prompt string) error
 	// begin readies the output parsers for prompt; an error here still means nothing was generated.
@@ -71,12 +72,15 @@ func (p *Pipeline) complete(ctx context.Context, c *completion) error {
 	if !hasStop(c.model, c.options) {
 		opts.Stop = c.facts.Stops
 	}
-	prompt, err := c.route.prompt(gen, opts)
+	prompt, images, err := c.route.prompt(gen, opts)
 	if err != nil {
 		return err
 	}
 	if c.debugRenderOnly {
 		return c.route.debug(prompt)
+	}
+	if images, err = imagesFor(gen, c.facts, c.name, images); err != nil {
+		return err
 	}
 	if err := c.route.begin(prompt); err != nil {
 		return err
@@ -85,6 +89,7 @@ func (p *Pipeline) complete(ctx context.Context, c *completion) error {
 		Prompt: prompt, Options: opts, Format: c.format,
 		Shift: c.shift, Truncate: c.truncate,
 		Logprobs: c.logprob, TopLogprobs: c.topLogprobs,
+		Images: images,
 	})
 	if err != nil {
 		return err
@@ -110,6 +115,22 @@ func (p *Pipeline) complete(ctx context.Context, c *completion) error {
 		return err
 	}
 	return ErrClosed
+}
+
+// imagesFor decides what becomes of a prompt's images: a runner that reads images gets them; a model
+// without vision ignores them, as Ollama's runners do (their tags stay in the prompt as text); a vision
+// model whose engine cannot read images yet is a request error rather than an answer that never saw them.
+func imagesFor(gen Generator, facts *modelfacts.Facts, name string, images []Image) ([]Image, error) {
+	if len(images) == 0 {
+		return nil, nil
+	}
+	if r, ok := gen.(ImageReader); ok && r.ReadsImages() {
+		return images, nil
+	}
+	if facts.Has(model.CapabilityVision) {
+		return nil, badRequest("%s has a vision model, but the engine that runs it cannot read images yet", name)
+	}
+	return nil, nil
 }
 
 // hasStop reports whether the model or the request set stop strings.

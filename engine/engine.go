@@ -116,6 +116,24 @@ type GenerateRequest struct {
 	Logprobs bool
 	// TopLogprobs is how many alternatives to report per token (0–20).
 	TopLogprobs int
+	// Images are the request's images, each numbered as its [img-N] tag in Prompt. Only an ImageReader
+	// that reads images gets any.
+	Images []Image
+}
+
+// Image is one image of a prompt: the bytes as the client sent them (PNG, JPEG, WebP, ...), and the N of
+// the prompt's [img-N] tag that marks its place.
+type Image struct {
+	ID   int
+	Data []byte
+}
+
+// ImageReader is a Generator that may read images: ReadsImages reports whether the loaded model turns
+// GenerateRequest.Images into its input (a vision tower in the model); otherwise the images are ignored and
+// their tags read as text.
+type ImageReader interface {
+	Generator
+	ReadsImages() bool
 }
 
 // Chunk is one piece of a completion.

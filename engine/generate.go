@@ -75,6 +75,7 @@ type generateRoute struct {
 	truncate    bool
 
 	gen     Generator
+	images  []Image
 	text    string // the prompt, for the context of the last chunk
 	all     strings.Builder
 	builtin parsers.Parser
@@ -88,14 +89,16 @@ func (r *generateRoute) loaded() error {
 	return r.fn(api.GenerateResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: "load"})
 }
 
-func (r *generateRoute) prompt(gen Generator, opts api.Options) (string, error) {
+func (r *generateRoute) prompt(gen Generator, opts api.Options) (string, []Image, error) {
 	r.gen = gen
-	return generatePrompt(r.m, r.facts.Template, gen, r.req, opts.NumCtx, r.truncate)
+	prompt, images, err := generatePrompt(r.m, r.facts.Template, gen, r.req, opts.NumCtx, r.truncate)
+	r.images = images
+	return prompt, images, err
 }
 
 func (r *generateRoute) debug(prompt string) error {
 	return r.fn(api.GenerateResponse{Model: r.req.Model, CreatedAt: time.Now().UTC(),
-		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(r.req.Images)}})
+		DebugInfo: &api.DebugInfo{RenderedTemplate: prompt, ImageCount: len(r.images)}})
 }
 
 func (r *generateRoute) begin(prompt string) error {
@@ -146,15 +149,18 @@ func (r *generateRoute) send(c Chunk, m api.Metrics) error {
 
 // generatePrompt renders a generate request's prompt as Ollama does: raw prompts as given; a custom
 // template or a suffix through the legacy template path; otherwise as a chat of the system prompt, the
-// model's messages and the user's prompt, after the detokenized context of an earlier reply.
-func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, req *api.GenerateRequest, numCtx int, truncate bool) (string, error) {
+// model's messages and the user's prompt, after the detokenized context of an earlier reply. The images
+// come numbered as the prompt's [img-N] tags: by chatPrompt on the chat path, else by their place in the
+// request (the client writes the tags).
+func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, req *api.GenerateRequest, numCtx int, truncate bool) (string, []Image, error) {
+	images := requestImages(req.Images)
 	if req.Raw {
-		return req.Prompt, nil
+		return req.Prompt, images, nil
 	}
 	if req.Template != "" {
 		t, err := template.Parse(req.Template)
 		if err != nil {
-			return "", badRequest("invalid template: %v", err)
+			return "", nil, badRequest("invalid template: %v", err)
 		}
 		tmpl = t
 	}
@@ -162,7 +168,7 @@ func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, r
 	if req.Context != nil {
 		ctxText, err := gen.Detokenize(req.Context)
 		if err != nil {
-			return "", &RequestError{Msg: "invalid context: " + err.Error()}
+			return "", nil, &RequestError{Msg: "invalid context: " + err.Error()}
 		}
 		b.WriteString(ctxText)
 	}
@@ -186,15 +192,15 @@ func generatePrompt(m *registry.Model, tmpl *template.Template, gen Generator, r
 		values.Think, values.ThinkLevel, values.IsThinkSet = req.Think.Bool(), req.Think.String(), true
 	}
 	if values.Messages != nil && req.Template == "" {
-		p, _, err := chatPrompt(m, tmpl, gen.Tokenize, numCtx, values.Messages, nil, req.Think, truncate)
+		p, images, err := chatPrompt(m, tmpl, gen.Tokenize, numCtx, values.Messages, nil, req.Think, truncate)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		b.WriteString(p)
-		return b.String(), nil
+		return b.String(), images, nil
 	}
 	if err := tmpl.Execute(&b, values); err != nil {
-		return "", badRequest("template error: %v", err)
+		return "", nil, badRequest("template error: %v", err)
 	}
-	return b.String(), nil
+	return b.String(), images, nil
 }

@@ -99,14 +99,14 @@ const imageTokens = 768
 
 // chatPrompt renders msgs, dropping whole messages from the front (system messages kept, the last message
 // always kept) until the prompt fits numCtx when truncate is on, then marks the images of the kept
-// messages — Ollama's server/prompt.go. It returns the prompt and the number of images kept.
+// messages — Ollama's server/prompt.go. It returns the prompt and the images kept, numbered as their tags.
 //
 // Each image becomes an [img-N] tag in its message's text, numbered from 0 over the kept messages: in place
 // of the text's first "[img]", else in front of it. Ollama does this for every model rendered by template,
 // vision or not; its runners turn the tags into image embeddings only for a vision model, so a text-only
 // model reads the tag as plain text and the image itself is ignored. A model with a renderer gets no tags
 // (the renderer places images itself).
-func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string) ([]int, error), numCtx int, msgs []api.Message, tools []api.Tool, think *api.ThinkValue, truncate bool) (string, int, error) {
+func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string) ([]int, error), numCtx int, msgs []api.Message, tools []api.Tool, think *api.ThinkValue, truncate bool) (string, []Image, error) {
 	var system []api.Message
 	last := len(msgs) - 1
 	cur := 0
@@ -123,11 +123,11 @@ func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string
 		}
 		p, err := renderPrompt(m, tmpl, append(slices.Clone(system), msgs[i:]...), tools, think)
 		if err != nil {
-			return "", 0, err
+			return "", nil, err
 		}
 		toks, err := tokenize(p)
 		if err != nil {
-			return "", 0, err
+			return "", nil, err
 		}
 		n := len(toks)
 		if len(m.ProjectorPaths) > 0 {
@@ -136,7 +136,7 @@ func chatPrompt(m *registry.Model, tmpl *template.Template, tokenize func(string
 		if n <= numCtx || i == last {
 			if countImages(msgs[i:]) == 0 {
 				// Ollama renders the kept messages once more; without images to tag the result is this one.
-				return p, 0, nil
+				return p, nil, nil
 			}
 			break
 		}
@@ -156,14 +156,16 @@ func countImages(msgs []api.Message) int {
 }
 
 // tagImages returns a copy of msgs whose images are marked in their text as chatPrompt describes, and the
-// number of images.
-func tagImages(m *registry.Model, msgs []api.Message) ([]api.Message, int) {
+// images, numbered as their tags.
+func tagImages(m *registry.Model, msgs []api.Message) ([]api.Message, []Image) {
 	out := slices.Clone(msgs)
-	id := 0
+	var images []Image
 	for i := range out {
 		var prefix string
 		text := out[i].Content
-		for range out[i].Images {
+		for _, data := range out[i].Images {
+			id := len(images)
+			images = append(images, Image{ID: id, Data: data})
 			if m.Config.Renderer == "" {
 				tag := fmt.Sprintf("[img-%d]", id)
 				if strings.Contains(text, "[img]") {
@@ -172,11 +174,20 @@ func tagImages(m *registry.Model, msgs []api.Message) ([]api.Message, int) {
 					prefix += tag
 				}
 			}
-			id++
 		}
 		out[i].Content = prefix + text
 	}
-	return out, id
+	return out, images
+}
+
+// requestImages numbers a generate request's images by their place in the request, as Ollama does for a
+// raw prompt or a custom template, where the client writes the [img-N] tags itself.
+func requestImages(data []api.ImageData) []Image {
+	images := make([]Image, len(data))
+	for i, d := range data {
+		images[i] = Image{ID: i, Data: d}
+	}
+	return images
 }
 
 // filterThinkTags strips <think> blocks from earlier assistant turns of qwen3 and deepseek-r1, as Ollama

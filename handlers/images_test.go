@@ -2,10 +2,16 @@ package handlers_test
 
 import (
 	"encoding/base64"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
+	"github.com/ollama/ollama/fs/ggml"
+
+	"github.com/hearthlink/hearth/engine/enginetest"
+	"github.com/hearthlink/hearth/models"
+	"github.com/hearthlink/hearth/registry"
 )
 
 // onePixelPNG is a valid 1x1 PNG, base64-encoded.
@@ -76,6 +82,48 @@ func TestImagesToATextModelAreIgnored(t *testing.T) {
 		r := e.send("POST", c.path, c.body)
 		if r.status != 200 || !strings.Contains(string(r.body), c.want) {
 			t.Errorf("%s: %d %s", c.name, r.status, r.body)
+		}
+	}
+}
+
+// TestImagesToALlamaCppVisionModelAreRefused gives tiny-llama a projector layer (an mmproj GGUF, which
+// hearth's llama.cpp engine does not run yet): /api/show lists vision, text requests are answered, and a
+// request with an image is a 400 that says why, on the native and the OpenAI routes, rather than an answer
+// that never saw the image.
+func TestImagesToALlamaCppVisionModelAreRefused(t *testing.T) {
+	e := newCompatEnv(t)
+	proj := enginetest.HeaderOnlyGGUF(t, ggml.KV{"general.architecture": "clip", "general.type": "projector"}, "mm.0.weight")
+	f, err := os.Open(proj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	blob, err := e.store.WriteBlob(t.Context(), f, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := models.Ensure(t.Context(), "", "tiny-llama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.importGGUF("llava-like", path, nil, blob.Layer(registry.MediaTypeProjector))
+
+	show := e.send("POST", "/api/show", `{"model":"llava-like"}`)
+	if show.status != 200 || !strings.Contains(string(show.body), `"vision"`) {
+		t.Errorf("/api/show: %d %.300s", show.status, show.body)
+	}
+	if r := e.send("POST", "/api/chat", `{"model":"llava-like","stream":false,"options":{"num_predict":2},"messages":[{"role":"user","content":"hi"}]}`); r.status != 200 {
+		t.Errorf("chat without an image: %d %s", r.status, r.body)
+	}
+	for _, c := range []struct{ path, body string }{
+		{"/api/chat", `{"model":"llava-like","stream":false,"messages":[{"role":"user","content":"hi","images":["` + onePixelPNG + `"]}]}`},
+		{"/api/generate", `{"model":"llava-like","stream":false,"prompt":"hi","images":["` + onePixelPNG + `"]}`},
+		{"/v1/chat/completions", `{"model":"llava-like","max_tokens":2,"messages":[{"role":"user","content":[` +
+			`{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"data:image/png;base64,` + onePixelPNG + `"}}]}]}`},
+	} {
+		r := e.send("POST", c.path, c.body)
+		if r.status != 400 || !strings.Contains(string(r.body), "cannot read images yet") {
+			t.Errorf("%s with an image: %d %s", c.path, r.status, r.body)
 		}
 	}
 }

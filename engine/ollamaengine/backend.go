@@ -3,7 +3,8 @@
 // with its kvcache, tokenizers and sampler. It exists for the architectures llama.cpp cannot load (olmo3,
 // gptoss, qwen35, lfm2, nemotron_h, glm4moelite, gemma3 with its vision tower, ...), which Ollama never
 // hands to llama.cpp either. Each loaded model has one decode loop goroutine that puts every active
-// sequence into each forward pass, as engine/llama does. It knows nothing of HTTP.
+// sequence into each forward pass, as engine/llama does; a model with a vision tower reads the prompt's
+// images there too (images.go). It knows nothing of HTTP.
 package ollamaengine
 
 import (

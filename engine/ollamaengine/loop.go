@@ -3,6 +3,7 @@ package ollamaengine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -49,6 +50,14 @@ func (r *Runner) admit(seq *sequence) {
 		r.queue.Release()
 		return
 	}
+	if cached := len(seq.prompt) - len(rest); groupStart(seq.prompt, cached) < cached {
+		if rest, err = r.uncache(slot, seq.prompt, groupStart(seq.prompt, cached)); err != nil {
+			slot.InUse = false
+			seq.finish("", err)
+			r.queue.Release()
+			return
+		}
+	}
 	engine.ObservePrefixCache(len(seq.prompt), len(seq.prompt)-len(rest))
 	seq.slot = slot
 	seq.pending = rest
@@ -64,6 +73,22 @@ func (r *Runner) loadSlot(prompt []*input.Input) (slot *ollamarunner.InputCacheS
 		}
 	}()
 	return r.cache.LoadCacheSlot(prompt, true)
+}
+
+// uncache drops slot's cached inputs from n on, so a prompt whose cached prefix ends inside an image
+// evaluates the whole image again (its positions go into one batch); it returns the prompt's inputs left
+// to evaluate.
+func (r *Runner) uncache(slot *ollamarunner.InputCacheSlot, prompt []*input.Input, n int) (rest []*input.Input, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the Go engine failed preparing the cache: %v", p)
+		}
+	}()
+	if err := r.model.Config().Cache.Remove(slot.Id, int32(n), math.MaxInt32); err != nil {
+		return nil, err
+	}
+	slot.Inputs = slot.Inputs[:n]
+	return prompt[n:], nil
 }
 
 // failAll ends every sequence with err.
@@ -104,8 +129,21 @@ func (r *Runner) step() {
 
 	var b input.Batch
 	var tokens, outputs []int32
+	var images []batchImage
 	add := func(seq *sequence, n int) {
 		base := len(seq.slot.Inputs)
+		var seqImages []batchImage
+		for i, inp := range seq.pending[:n] {
+			if inp.Multimodal != nil {
+				parts, err := seq.images.resolve(inp.Multimodal)
+				if err != nil {
+					r.end(seq, "", err)
+					return
+				}
+				seqImages = append(seqImages, batchImage{index: len(tokens) + i, parts: parts})
+			}
+		}
+		images = append(images, seqImages...)
 		for i, inp := range seq.pending[:n] {
 			tokens = append(tokens, inp.Token)
 			b.Positions = append(b.Positions, int32(base+i))
@@ -136,21 +174,26 @@ func (r *Runner) step() {
 		add(seq, 1)
 		budget--
 	}
-	// Then prompt chunks, round-robin so a long prompt cannot starve a later one.
-	n := len(r.active)
+	// Then prompt chunks, round-robin so a long prompt cannot starve a later one: the first sequence that
+	// gets nothing in opens the next step's chunks (chunkSize lets an image that waited go in whole then).
+	n, first := len(r.active), true
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
 		if seq.state != decode.Prefilling {
 			continue
 		}
-		if budget <= 0 {
+		take := 0
+		if budget > 0 {
+			take = chunkSize(seq.pending, budget, first)
+		}
+		if take == 0 {
 			r.next = (r.next + k) % n
 			break
 		}
 		seq.metrics.Evaluating(now)
-		take := min(len(seq.pending), budget)
 		add(seq, take)
 		budget -= take
+		first = false
 	}
 	r.compact()
 	if len(tokens) == 0 {
@@ -163,7 +206,7 @@ func (r *Runner) step() {
 	}
 	// ml/backend/ggml offers no way to stop a computation in flight (engine/llama's Abort): a request
 	// that ends now is ended once the pass returns, before anything is sampled for it.
-	logits, err := r.forward(b, tokens, outputs)
+	logits, err := r.forward(b, tokens, outputs, images)
 	if err != nil {
 		for _, seq := range r.active {
 			if seq.batched > 0 {
@@ -196,9 +239,9 @@ func (r *Runner) step() {
 	r.compact()
 }
 
-// forward builds the model's graph for the batch and computes it, returning the logits of the outputs'
-// rows, one row of the vocabulary's size each.
-func (r *Runner) forward(b input.Batch, tokens, outputs []int32) (logits []float32, err error) {
+// forward builds the model's graph for the batch, its images' embeddings as inputs, and computes it,
+// returning the logits of the outputs' rows, one row of the vocabulary's size each.
+func (r *Runner) forward(b input.Batch, tokens, outputs []int32, images []batchImage) (logits []float32, err error) {
 	ctx := r.model.Backend().NewContext()
 	defer ctx.Close()
 	defer func() {
@@ -208,6 +251,7 @@ func (r *Runner) forward(b input.Batch, tokens, outputs []int32) (logits []float
 	}()
 	b.Inputs = ctx.Input().FromInts(tokens, len(tokens))
 	b.Outputs = ctx.Input().FromInts(outputs, len(outputs))
+	b.Multimodal = multimodal(ctx, images)
 	ctx.SetBatchSize(len(tokens))
 	out, err := model.Forward(ctx, r.model, b)
 	if err != nil {

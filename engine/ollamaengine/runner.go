@@ -207,7 +207,7 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 	}
 	seq.state = decode.Queued
 	if err := r.queue.Submit(ctx, seq); err != nil {
-		seq.freeGrammar()
+		seq.free()
 		return nil, err
 	}
 	return seq.out.Chan(ctx), nil
@@ -216,14 +216,24 @@ func (r *Runner) Generate(ctx context.Context, req engine.GenerateRequest) (<-ch
 // newSequence prepares a request on the caller's goroutine: inputs, truncation, sampler. It follows
 // Ollama's runner: num_keep counts from the first input, the sampler takes temperature, top_k, top_p, min_p
 // and seed (Ollama's Go engine applies no repeat penalties), and a format becomes a grammar.
-func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*sequence, error) {
-	inputs, err := r.inputs(req.Prompt)
+func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (seq *sequence, err error) {
+	all, images, err := r.inputs(req.Prompt, req.Images)
 	if err != nil {
 		return nil, err
 	}
-	inputs, limits, err := decode.Fit(inputs, req, r.numCtx, false)
+	defer func() {
+		if err != nil {
+			images.close()
+		}
+	}()
+	inputs, limits, err := decode.Fit(all, req, r.numCtx, false)
 	if err != nil {
 		return nil, err
+	}
+	if len(inputs) < len(all) && slices.ContainsFunc(all, func(in *input.Input) bool { return in.SameBatch > 0 }) {
+		if inputs, err = fit(all, limits.NumKeep, r.numCtx); err != nil {
+			return nil, err
+		}
 	}
 	grammarText := req.Grammar
 	if grammarText == "" {
@@ -241,6 +251,7 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 	return &sequence{
 		ctx:         ctx,
 		prompt:      inputs,
+		images:      images,
 		sampler:     sample.NewSampler(opts.Temperature, opts.TopK, opts.TopP, opts.MinP, opts.Seed, grammar),
 		grammar:     grammar,
 		limits:      limits,
@@ -249,23 +260,4 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 		topLogprobs: req.TopLogprobs,
 		out:         stream.New(opts.Stop),
 	}, nil
-}
-
-// inputs tokenizes a prompt into the engine's inputs. Models with a vision tower rearrange them
-// (PostTokenize) even without images, as Ollama's runner does; images themselves are not supported yet.
-func (r *Runner) inputs(prompt string) ([]*input.Input, error) {
-	ids, err := r.tok.Encode(prompt, true)
-	if err != nil {
-		return nil, err
-	}
-	inputs := make([]*input.Input, len(ids))
-	for i, id := range ids {
-		inputs[i] = &input.Input{Token: id}
-	}
-	if mm, ok := r.model.(model.MultimodalProcessor); ok {
-		if inputs, err = mm.PostTokenize(inputs); err != nil {
-			return nil, err
-		}
-	}
-	return inputs, nil
 }

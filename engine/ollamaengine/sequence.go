@@ -16,6 +16,7 @@ type sequence struct {
 	ctx     context.Context
 	state   decode.State
 	prompt  []*input.Input // every prompt input, after truncation
+	images  *encodedImages // the prompt's images, by their inputs' tensors
 	pending []*input.Input // inputs to evaluate next: the rest of the prompt, then the last sampled token
 	slot    *ollamarunner.InputCacheSlot
 	sampler sample.Sampler
@@ -37,14 +38,15 @@ type sequence struct {
 // finish sends the final chunk with reason (or err) and its metrics.
 func (s *sequence) finish(reason string, err error) {
 	s.state = decode.Done
-	s.freeGrammar()
+	s.free()
 	s.out.Finish(s.metrics.Final(reason, err))
 }
 
-// freeGrammar releases the grammar's C state.
-func (s *sequence) freeGrammar() {
+// free releases the grammar's C state and the graphs of images never evaluated.
+func (s *sequence) free() {
 	if s.grammar != nil {
 		s.grammar.Free()
 		s.grammar = nil
 	}
+	s.images.close()
 }

@@ -424,3 +424,40 @@ func TestTinyLlamaCppDecoders(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyGemma3Vision converts the Gemma 3 checkpoint with its vision tower and checks what Ollama's Go
+// engine reads: the vision keys, the v.* and mm.* tensors, and Gemma 3's whole SentencePiece vocabulary
+// with the image tokens the engine inserts.
+func TestTinyGemma3Vision(t *testing.T) {
+	g := convertedGGUF(t, "tiny-gemma3-vision")
+	kv := g.KV()
+	if kv.Architecture() != "gemma3" || kv.Uint("vision.block_count") != 1 || kv.Uint("vision.image_size") != 32 || kv.Uint("vision.patch_size") != 2 {
+		t.Errorf("architecture %q, vision blocks %d, image size %d, patch size %d", kv.Architecture(),
+			kv.Uint("vision.block_count"), kv.Uint("vision.image_size"), kv.Uint("vision.patch_size"))
+	}
+	if m := kv.String("tokenizer.ggml.model"); m != "llama" {
+		t.Errorf("tokenizer model %q, want llama (SentencePiece)", m)
+	}
+	tokens := kv.Strings("tokenizer.ggml.tokens")
+	want := map[int]string{2: "<bos>", 106: "<end_of_turn>", 108: "\n\n", 255999: "<start_of_image>", 256000: "<end_of_image>"}
+	if len(tokens) != 262144 {
+		t.Fatalf("vocabulary of %d tokens, want 262144", len(tokens))
+	}
+	for id, s := range want {
+		if tokens[id] != s {
+			t.Errorf("token %d is %q, want %q", id, tokens[id], s)
+		}
+	}
+	if bos := kv.Uint("tokenizer.ggml.bos_token_id"); bos != 2 {
+		t.Errorf("bos %d, want 2", bos)
+	}
+	names := map[string]bool{}
+	for _, tt := range g.Tensors().Items() {
+		names[tt.Name] = true
+	}
+	for _, n := range []string{"v.patch_embedding.weight", "v.position_embedding.weight", "v.blk.0.attn_q.weight", "v.blk.0.mlp.fc1.weight", "v.post_layernorm.weight", "mm.mm_input_projection.weight", "mm.mm_soft_emb_norm.weight", "blk.1.attn_q_norm.weight"} {
+		if !names[n] {
+			t.Errorf("tensor %s missing", n)
+		}
+	}
+}
