@@ -254,3 +254,38 @@ func TestQuietness(t *testing.T) {
 		t.Errorf("monitor: %+v", q)
 	}
 }
+
+// TestPublishReplacesOnlyTheBlock: publishing rewrites what lies between the markers and nothing else, and
+// the block reads back as the rendered report.
+func TestPublishReplacesOnlyTheBlock(t *testing.T) {
+	dir := t.TempDir()
+	md := filepath.Join(dir, "BENCHMARKS.md")
+	hand := "# Hand-written\n\nMethod.\n\n" + blockBegin + "\n\nold figures\n\n" + blockEnd + "\n\nAfter.\n"
+	if err := os.WriteFile(md, []byte(hand), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := newResults()
+	r.define(metric{ID: "decode_tps", Group: "Generation", Label: "decode", Unit: "tok/s", HigherIsBetter: true, Expected: 1})
+	_ = r.add("decode_tps", "hearth", 12)
+	_ = r.add("decode_tps", "ollama", 10)
+	rep := report{Metrics: r.list(), Servers: []string{"hearth", "ollama"}, Kinds: map[string]string{"hearth": "hearth", "ollama": "ollama"}, Reps: 1, Complete: true}
+	js, _ := json.Marshal(rep)
+	if err := publish(md, rep, js, []byte("<svg/>"), ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	if !strings.HasPrefix(text, "# Hand-written\n\nMethod.\n\n") || !strings.HasSuffix(text, blockEnd+"\n\nAfter.\n") || strings.Contains(text, "old figures") {
+		t.Errorf("published file:\n%s", text)
+	}
+	block, err := generatedBlock(text)
+	if err != nil || block != markdown(rep, "benchmarks/") || !strings.Contains(block, "| 1.20x |") {
+		t.Errorf("block (%v):\n%s", err, block)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "benchmarks", "results.json")); err != nil {
+		t.Error(err)
+	}
+}

@@ -95,6 +95,8 @@ func startServer(ctx context.Context, spec serverSpec, workDir, logDir string) (
 		env = append(env, "OLLAMA_NEW_ENGINE=1")
 	}
 	cmd := exec.Command(spec.Bin, "serve")
+	// A bench that dies without stopping its servers (killed, or a test's timeout) takes them with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
