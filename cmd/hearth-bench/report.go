@@ -182,7 +182,11 @@ func markdown(rep report, assets string) string {
 		fmt.Fprintf(&w, "**Reduced run (%s): not the full comparison `make bench` makes.**\n\n", short)
 	}
 	fmt.Fprintf(&w, "- Command: `%s`.\n", rep.Command)
-	fmt.Fprintf(&w, "- Machine: %s, %d cores, %.1f GB RAM; AMX: %s; CPU flags: %s.\n", sys.CPU, sys.Cores, sys.MemoryGB,
+	cpu := sys.CPU
+	if sys.Family != "" {
+		cpu += fmt.Sprintf(" (cpu family %s, model %s)", sys.Family, sys.ModelNumber)
+	}
+	fmt.Fprintf(&w, "- Machine: %s, %d cores, %.1f GB RAM; AMX: %s; CPU flags: %s.\n", cpu, sys.Cores, sys.MemoryGB,
 		yesNo(sys.AMX), strings.Join(sys.Features, " "))
 	if ks := perServer(rep, rep.Kernels); ks != "" {
 		fmt.Fprintf(&w, "- CPU backend each server loaded (from its log): %s.\n", ks)
