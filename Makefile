@@ -68,13 +68,14 @@ test:
 	$(ENV) go test $(GO_TEST_FLAGS) ./...
 
 # Side-by-side benchmark against the reference Ollama 0.17.4 (BENCHMARKS.md explains every workload): the
-# request-path Go benchmarks, then hearth-bench with the bench-size model. Writes out/bench/results.md
-# (BENCHMARKS.md-ready), results.json, throughput.svg and the servers' logs. Run it on a quiet machine.
-BENCH_FLAGS ?= --model bench --reps 3
+# request-path Go benchmarks, then hearth-bench with the bench-size models. Writes out/bench/results.md,
+# results.json, throughput.svg and the servers' logs, and publishes the report into BENCHMARKS.md's
+# generated block (raw files in benchmarks/). Run it on a quiet machine: the report says when it was not.
+BENCH_FLAGS ?= --model bench --reps 6
 bench: build bench-tools
 	@mkdir -p out/bench
 	set -o pipefail; $(ENV) go test -run '^$$' -bench RequestPath -benchmem -benchtime 2s ./handlers | tee out/bench/requestpath.txt
-	$(ENV) ./bin/hearth-bench $(BENCH_FLAGS) --hearth bin/hearth --out out/bench --gobench out/bench/requestpath.txt
+	$(ENV) ./bin/hearth-bench $(BENCH_FLAGS) --hearth bin/hearth --out out/bench --gobench out/bench/requestpath.txt --publish BENCHMARKS.md
 
 # The reference Ollama (cached after the first build) and the bench command.
 bench-tools:

@@ -34,9 +34,13 @@ type timing struct {
 	Final api.Metrics
 }
 
-// greedy are the sampling options every completion uses: deterministic, n tokens at most.
-func greedy(n int) map[string]any {
-	return map[string]any{"temperature": 0, "seed": 42, "num_predict": n}
+// sampling are the options every completion uses, n tokens at most: seeded sampling, the same for
+// every server, rather than greedy decoding. The bench's models have random weights, and their greedy
+// continuations fall into one token repeated; the reference aborts a completion after 30 repeats of a token
+// (llm/server.go Completion), ending its stream without a final chunk, which a model trained on text rarely
+// meets. Sampling from the top 40 tokens at temperature 1 keeps both servers generating every token asked.
+func sampling(n int) map[string]any {
+	return map[string]any{"temperature": 1, "top_k": 40, "seed": 42, "num_predict": n}
 }
 
 // generate streams an /api/generate completion and times it.

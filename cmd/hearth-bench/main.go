@@ -5,7 +5,8 @@
 // a Markdown report (medians, min–max, hearth/Ollama ratios), the raw results as JSON and an SVG chart of
 // throughput against concurrency.
 //
-//	hearth-bench [--model tiny|bench] [--reps N] [--out DIR] [--short] [--amx-reference]
+//	hearth-bench [--model tiny|bench] [--reps N] [--out DIR] [--short] [--amx-reference] [--publish BENCHMARKS.md]
+//	hearth-bench --render benchmarks/results.json [--publish BENCHMARKS.md]
 //
 // The reference Ollama 0.17.4 is the one scripts/bootstrap.sh builds (`bash scripts/bootstrap.sh
 // ollama-cli`) with the same native flags as hearth and its release's CPU backends beside it.
@@ -38,6 +39,8 @@ type config struct {
 	NumCtx       int
 	GoBench      string
 	WorkDir      string
+	Publish      string   // BENCHMARKS.md, whose generated block the results replace
+	Render       string   // a results.json to render instead of measuring
 	Only         []string // workload names to run (all when empty); "seeds" selects the seed targets
 	Servers      []string // servers to start (all when empty): hearth, ollama, ollama-np<slots>, ollama-amx
 
@@ -52,6 +55,10 @@ type config struct {
 	MetaRequests  int   // /api/tags and /api/show requests per repetition
 }
 
+// defaultReps is `make bench`'s repetitions: a multiple of 2 and 3, the numbers of servers the workloads
+// run on, so every server goes first equally often in each.
+const defaultReps = 6
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,7 +67,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hearth-bench:", err)
 		os.Exit(2)
 	}
-	if err := run(ctx, cfg); err != nil {
+	if cfg.Render != "" {
+		err = render(cfg.Render, cfg.Publish)
+	} else {
+		err = run(ctx, cfg)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "hearth-bench:", err)
 		os.Exit(1)
 	}
@@ -72,7 +84,7 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("hearth-bench", flag.ContinueOnError)
 	fs.StringVar(&cfg.Model, "model", "bench", "model size: tiny (5 MB, for checks) or bench (TinyLlama-1.1B shape, Q4_K_M)")
-	fs.IntVar(&cfg.Reps, "reps", 3, "repetitions of every workload")
+	fs.IntVar(&cfg.Reps, "reps", defaultReps, "repetitions of every workload (a multiple of 6 keeps the order of the servers balanced)")
 	fs.StringVar(&cfg.Out, "out", "out/bench", "folder for results.md, results.json, throughput.svg and server logs")
 	fs.BoolVar(&cfg.Short, "short", false, "CI mode: tiny model, 1 repetition, fewer and smaller workloads")
 	fs.BoolVar(&cfg.AMXReference, "amx-reference", false, "also run the reference Ollama with the AMX CPU variant beside it")
@@ -83,6 +95,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.NumCtx, "num-ctx", 4096, "context per sequence for every server (OLLAMA_CONTEXT_LENGTH); 4096 is both servers' CPU default")
 	fs.StringVar(&cfg.GoBench, "gobench", "", "output of `go test -bench RequestPath ./handlers` to report beside the comparison")
 	fs.StringVar(&cfg.WorkDir, "workdir", "", "folder for the servers' temporary stores (default: the system's temp folder)")
+	fs.StringVar(&cfg.Publish, "publish", "", "also write the report into this file's generated block (BENCHMARKS.md) and its raw files into benchmarks/ beside it")
+	fs.StringVar(&cfg.Render, "render", "", "render this results.json (to stdout, or into --publish's block) instead of measuring")
 	var only, servers string
 	fs.StringVar(&only, "only", "", "comma-separated workloads to run (e.g. decode,prompt-eval,concurrency-4,embed-single,seeds); default all")
 	fs.StringVar(&servers, "servers", "", "comma-separated servers to start (hearth, ollama, ollama-npN, ollama-amx); default all")
@@ -142,6 +156,16 @@ func recipeFor(size string) string {
 		return "tiny-llama"
 	}
 	return "bench-llama"
+}
+
+// goRecipeFor names the generated model of the Go-engine rows: gemma3 text, which the reference runs on
+// its Go engine (fs/ggml OllamaEngineRequired) and hearth-go (OLLAMA_NEW_ENGINE=1) on Ollama's Go engine
+// in process; hearth at its default runs it on llama.cpp.
+func goRecipeFor(size string) string {
+	if size == "tiny" {
+		return "tiny-gemma3"
+	}
+	return "bench-gemma3"
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

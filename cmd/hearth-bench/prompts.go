@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 )
@@ -37,8 +38,12 @@ func text(seed uint64, n int) string {
 	return strings.TrimSpace(b.String())
 }
 
-// uniquePrompt is n words that begin with a tag unique to (workload, rep, client), so no server can
-// answer any part of it from a prompt cache.
+// uniquePrompt is n words that begin with a number unique to (workload, rep, client), so no server can
+// answer any part of it from a prompt cache: prompts that began with a shared tag ("[prompt 0-0]",
+// "[prompt 1-0]") let a prefix cache skip the tag's tokens.
 func uniquePrompt(workload string, rep, client, n int) string {
-	return fmt.Sprintf("[%s %d-%d] %s", workload, rep, client, text(uint64(rep*1000+client+len(workload)*7919), n))
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d/%d", workload, rep, client)
+	sum := h.Sum64()
+	return fmt.Sprintf("%d %s", 100_000+sum%900_000, text(sum, n))
 }

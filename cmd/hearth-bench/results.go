@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -22,6 +23,11 @@ type metric struct {
 	Unit string `json:"unit"`
 	// HigherIsBetter says which way a ratio favours hearth.
 	HigherIsBetter bool `json:"higher_is_better"`
+	// Subject is the hearth server the ratio columns divide: "hearth", or "hearth-go" for the Go-engine rows.
+	Subject string `json:"subject"`
+	// Expected is how many values each server should have: the repetitions asked for, or 1 for a metric
+	// measured once per run. A cell built from fewer says so.
+	Expected int `json:"expected"`
 	// Values holds each target's measurements.
 	Values map[string][]float64 `json:"values"`
 	// Errors holds, per target, the first error that kept a measurement from being taken.
@@ -38,19 +44,29 @@ type results struct {
 func newResults() *results { return &results{metrics: map[string]*metric{}} }
 
 // define registers a metric once; later calls with the same id are ignored.
-func (r *results) define(id, group, label, unit string, higher bool) {
+func (r *results) define(m metric) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.metrics[id]; ok {
+	if _, ok := r.metrics[m.ID]; ok {
 		return
 	}
-	r.order = append(r.order, id)
-	r.metrics[id] = &metric{ID: id, Group: group, Label: label, Unit: unit, HigherIsBetter: higher,
-		Values: map[string][]float64{}, Errors: map[string]string{}}
+	if m.Subject == "" {
+		m.Subject = "hearth"
+	}
+	m.Values, m.Errors = map[string][]float64{}, map[string]string{}
+	r.order = append(r.order, m.ID)
+	r.metrics[m.ID] = &m
 }
 
-// add records one value of metric id for target.
-func (r *results) add(id, target string, v float64) {
+// add records one value of metric id for target. Every quantity measured here (a rate, a time, a size, a
+// ratio of sizes) is positive and finite: any other value means the measurement failed, and is recorded
+// as that failure, never as a value.
+func (r *results) add(id, target string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		err := fmt.Errorf("measured %v: not a valid measurement", v)
+		r.fail(id, target, err)
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, ok := r.metrics[id]
@@ -58,15 +74,19 @@ func (r *results) add(id, target string, v float64) {
 		panic("hearth-bench: undefined metric " + id)
 	}
 	m.Values[target] = append(m.Values[target], v)
+	return nil
 }
 
-// fail records why target has no value for metric id (the first error only).
+// fail records why target has no value for metric id, once per distinct error: a repetition that failed
+// leaves the cell one value short, and the error is shown beside it.
 func (r *results) fail(id, target string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if m, ok := r.metrics[id]; ok {
-		if _, seen := m.Errors[target]; !seen {
+		if prev := m.Errors[target]; prev == "" {
 			m.Errors[target] = err.Error()
+		} else if !strings.Contains(prev, err.Error()) {
+			m.Errors[target] = prev + "; " + err.Error()
 		}
 	}
 }
@@ -123,12 +143,13 @@ func percentile(vs []float64, p float64) float64 {
 // ms converts a duration to milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// perSecond converts a count over a duration to a rate; 0 when the duration is 0.
-func perSecond(n int, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
+// perSecond converts a count over a duration to a rate; an error when either is not positive (a server
+// that reported no tokens, a clock that did not move), never a 0.
+func perSecond(n int, d time.Duration) (float64, error) {
+	if n <= 0 || d <= 0 {
+		return 0, fmt.Errorf("no rate from %d tokens in %v", n, d)
 	}
-	return float64(n) / d.Seconds()
+	return float64(n) / d.Seconds(), nil
 }
 
 // formatValue prints v with precision suited to its size.

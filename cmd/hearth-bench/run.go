@@ -13,6 +13,7 @@ import (
 	"github.com/ollama/ollama/api"
 
 	"github.com/hearthlink/hearth/models"
+	"github.com/hearthlink/hearth/models/hfmodels"
 )
 
 // bench is one run: the servers under test, the models they serve and what was measured.
@@ -22,13 +23,20 @@ type bench struct {
 	servers []*server
 	start   time.Time
 
-	llmName, embedName string
-	llmPath, embedPath string
-	llmBytes           int64
+	llmName, embedName, goName string
+	llmPath, embedPath, goPath string
+	llmBytes, goBytes          int64
+	goRecipe, goDigest         string
 
 	sys   sysInfo
 	seeds []seedResult
 	notes []string
+	quiet *quietMonitor
+
+	// firsts counts, per workload, how often each server went first in a repetition.
+	firsts map[string]map[string]int
+	// promptTokens is each server's prompt_eval_count for each prompt-eval measurement ("metric/rep").
+	promptTokens map[string]map[string]int
 
 	// current labels the measurement in progress on the progress display.
 	current string
@@ -36,7 +44,9 @@ type bench struct {
 
 // run measures everything cfg asks for and writes the report.
 func run(ctx context.Context, cfg config) error {
-	b := &bench{cfg: cfg, res: newResults(), start: time.Now(), llmName: "bench-chat", embedName: "bench-embed"}
+	b := &bench{cfg: cfg, res: newResults(), start: time.Now(), llmName: "bench-chat", embedName: "bench-embed",
+		goName: "bench-go", goRecipe: goRecipeFor(cfg.Model),
+		firsts: map[string]map[string]int{}, promptTokens: map[string]map[string]int{}}
 	b.defineMetrics()
 	specs, err := b.specs()
 	if err != nil {
@@ -67,23 +77,29 @@ func run(ctx context.Context, cfg config) error {
 		if err != nil {
 			return err
 		}
-		s.matched = spec.Kind == "ollama" && spec.Parallel > 0
 		b.servers = append(b.servers, s)
-		b.progress("importing %s and %s into %s", filepath.Base(b.llmPath), filepath.Base(b.embedPath), spec.Name)
-		if err := s.importModel(ctx, b.llmName, b.llmPath); err != nil {
-			return fmt.Errorf("importing into %s: %w", spec.Name, err)
+		imports := [][2]string{{b.goName, b.goPath}}
+		if !spec.GoEngine {
+			imports = append(imports, [2]string{b.llmName, b.llmPath}, [2]string{b.embedName, b.embedPath})
 		}
-		if err := s.importModel(ctx, b.embedName, b.embedPath); err != nil {
-			return fmt.Errorf("importing into %s: %w", spec.Name, err)
+		for _, im := range imports {
+			b.progress("importing %s into %s", filepath.Base(im[1]), spec.Name)
+			if err := s.importModel(ctx, im[0], im[1]); err != nil {
+				return fmt.Errorf("importing into %s: %w", spec.Name, err)
+			}
 		}
 	}
 
 	for _, s := range b.servers {
-		b.progress("warming up %s", s.spec.Name)
-		if err := b.warmLLM(ctx, s); err != nil {
-			return err
+		if chatServers(s) {
+			b.progress("warming up %s", s.spec.Name)
+			if err := b.warmLLM(ctx, s, b.llmName); err != nil {
+				return err
+			}
 		}
 	}
+	b.quiet = watchQuiet()
+	defer b.quiet.close()
 	if err := b.measure(ctx); err != nil {
 		// Keep what was measured: an interrupted or failed run still leaves a (marked) report.
 		b.note("The run stopped early (%v): rows measured after that point are missing.", err)
@@ -105,7 +121,7 @@ func (b *bench) measure(ctx context.Context) error {
 		return err
 	}
 	for _, s := range b.servers {
-		if !s.matched {
+		if notMatched(s) {
 			if _, err := s.embed(ctx, b.embedName, []string{"warm up"}); err != nil {
 				b.res.fail("embed_single_p50", s.spec.Name, err)
 			}
@@ -114,24 +130,42 @@ func (b *bench) measure(ctx context.Context) error {
 	if err := b.phase(ctx, "embeddings", b.embedWorkloads()); err != nil {
 		return err
 	}
-	for _, s := range b.servers {
-		if !s.matched { // the matched Ollama never loads the embedding model
-			b.current = fmt.Sprintf("%-27s %-11s", "memory", s.spec.Name)
-			b.record(s, "rss_all_mb", float64(s.rss())/1e6, "MB")
+	if b.selected("memory") {
+		for _, s := range b.servers {
+			if notMatched(s) { // the matched Ollama never loads the embedding model
+				b.current = fmt.Sprintf("%-27s %-11s", "memory", s.spec.Name)
+				if rss, err := s.rss(); err != nil {
+					b.res.fail("rss_all_mb", s.spec.Name, err)
+				} else {
+					_ = b.record(s, "rss_all_mb", float64(rss)/1e6, "MB")
+				}
+			}
+		}
+	}
+	// After the memory rows, which the Go-engine model would add to.
+	if slices.ContainsFunc(b.goWorkloads(), func(w workload) bool { return b.selected(w.Name) }) {
+		for _, s := range b.servers {
+			b.progress("warming up %s on %s", s.spec.Name, b.goRecipe)
+			if err := b.warmLLM(ctx, s, b.goName); err != nil {
+				return err
+			}
+		}
+		if err := b.phase(ctx, "Go engine ("+b.goRecipe+")", b.goWorkloads()); err != nil {
+			return err
 		}
 	}
 	if err := b.phase(ctx, "server routes", b.serverWorkloads()); err != nil {
 		return err
 	}
-	if len(b.cfg.Only) == 0 || slices.Contains(b.cfg.Only, "seeds") {
+	if b.selected("seeds") {
 		b.seeds = b.measureSeeds(ctx)
 	}
 	return ctx.Err()
 }
 
-// specs lists the servers to start: hearth, the reference Ollama at its default and with
-// OLLAMA_NUM_PARALLEL matched to hearth's slots, and with --amx-reference the reference built with the
-// AMX variant beside it.
+// specs lists the servers to start: hearth, hearth-go (hearth with OLLAMA_NEW_ENGINE=1, for the Go-engine
+// rows), the reference Ollama at its default and with OLLAMA_NUM_PARALLEL matched to hearth's slots, and
+// with --amx-reference the reference built with the AMX variant beside it.
 func (b *bench) specs() ([]serverSpec, error) {
 	c := &b.cfg
 	for _, bin := range []*string{&c.HearthBin, &c.OllamaBin, &c.OllamaAMXBin} {
@@ -149,8 +183,9 @@ func (b *bench) specs() ([]serverSpec, error) {
 	lib := func(bin string) string { return filepath.Join(filepath.Dir(bin), "..", "lib", "ollama") }
 	specs := []serverSpec{
 		{Name: "hearth", Kind: "hearth", Bin: c.HearthBin, Parallel: c.Slots, NumCtx: c.NumCtx},
+		{Name: "hearth-go", Kind: "hearth", Bin: c.HearthBin, Parallel: c.Slots, NumCtx: c.NumCtx, GoEngine: true},
 		{Name: "ollama", Kind: "ollama", Bin: c.OllamaBin, LibDir: lib(c.OllamaBin), NumCtx: c.NumCtx},
-		{Name: fmt.Sprintf("ollama-np%d", c.Slots), Kind: "ollama", Bin: c.OllamaBin, LibDir: lib(c.OllamaBin), Parallel: c.Slots, NumCtx: c.NumCtx},
+		{Name: fmt.Sprintf("ollama-np%d", c.Slots), Kind: "ollama", Bin: c.OllamaBin, LibDir: lib(c.OllamaBin), Parallel: c.Slots, NumCtx: c.NumCtx, Matched: true},
 	}
 	if c.AMXReference {
 		if _, err := os.Stat(c.OllamaAMXBin); err != nil {
@@ -167,7 +202,7 @@ func (b *bench) specs() ([]serverSpec, error) {
 // ensureModels generates (or finds cached) the chat and embedding models.
 func (b *bench) ensureModels(ctx context.Context) error {
 	recipe := recipeFor(b.cfg.Model)
-	b.progress("generating %s and bert-embed if not cached (bench-llama: 1–3 minutes the first time)", recipe)
+	b.progress("generating %s, %s and bert-embed if not cached (bench-llama: 1–3 minutes the first time)", recipe, b.goRecipe)
 	var err error
 	if b.llmPath, err = models.Ensure(ctx, "", recipe); err != nil {
 		return err
@@ -175,20 +210,30 @@ func (b *bench) ensureModels(ctx context.Context) error {
 	if b.embedPath, err = models.Ensure(ctx, "", "bert-embed"); err != nil {
 		return err
 	}
-	info, err := os.Stat(b.llmPath)
-	if err != nil {
+	if b.goPath, err = hfmodels.Ensure(ctx, "", b.goRecipe); err != nil {
 		return err
 	}
-	b.llmBytes = info.Size()
+	if b.goDigest, err = fileDigest(b.goPath); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		path string
+		size *int64
+	}{{b.llmPath, &b.llmBytes}, {b.goPath, &b.goBytes}} {
+		info, err := os.Stat(f.path)
+		if err != nil {
+			return err
+		}
+		*f.size = info.Size()
+	}
 	return nil
 }
 
-// warmLLM loads the chat model and runs two short completions, so first-use costs stay out of the
-// measurements.
-func (b *bench) warmLLM(ctx context.Context, s *server) error {
+// warmLLM loads model and runs two short completions, so first-use costs stay out of the measurements.
+func (b *bench) warmLLM(ctx context.Context, s *server, model string) error {
 	for i := range 2 {
-		_, err := s.generate(ctx, &api.GenerateRequest{Model: b.llmName, Raw: true,
-			Prompt: fmt.Sprintf("Warm up %d: %s", i, text(uint64(i), 16)), Options: greedy(8)})
+		_, err := s.generate(ctx, &api.GenerateRequest{Model: model, Raw: true,
+			Prompt: fmt.Sprintf("Warm up %d: %s", i, text(uint64(i), 16)), Options: sampling(8)})
 		if err != nil {
 			return fmt.Errorf("warming up %s: %w", s.spec.Name, err)
 		}
@@ -196,20 +241,41 @@ func (b *bench) warmLLM(ctx context.Context, s *server) error {
 	return nil
 }
 
-// phase runs each workload for every repetition against every server it applies to, rotating which
-// server goes first each repetition so neither always runs on a cooler (or warmer) machine.
+// selected reports whether --only lets workload name run.
+func (b *bench) selected(name string) bool {
+	return len(b.cfg.Only) == 0 || slices.Contains(b.cfg.Only, name)
+}
+
+// phase runs each workload for every repetition against every server it applies to. The order rotates
+// over the workload's own servers every repetition, so with repetitions a multiple of their number each
+// goes first (and last) equally often and none always runs on a cooler (or warmer) machine; the report
+// counts who went first and says when it was not balanced.
 func (b *bench) phase(ctx context.Context, name string, ws []workload) error {
 	b.progress("— %s —", name)
 	for rep := range b.cfg.Reps {
-		order := append(b.servers[rep%len(b.servers):], b.servers[:rep%len(b.servers)]...)
 		for _, w := range ws {
-			if len(b.cfg.Only) > 0 && !slices.Contains(b.cfg.Only, w.Name) {
+			if !b.selected(w.Name) {
 				continue
 			}
-			for _, s := range order {
-				if !w.On(s) {
-					continue
+			var on []*server
+			for _, s := range b.servers {
+				if w.On(s) {
+					on = append(on, s)
 				}
+			}
+			if len(on) == 0 {
+				continue
+			}
+			k := rep % len(on)
+			order := append(slices.Clone(on[k:]), on[:k]...)
+			if b.firsts[w.Name] == nil {
+				b.firsts[w.Name] = map[string]int{}
+				for _, s := range on {
+					b.firsts[w.Name][s.spec.Name] = 0
+				}
+			}
+			b.firsts[w.Name][order[0].spec.Name]++
+			for _, s := range order {
 				b.current = fmt.Sprintf("rep %d/%d %-17s %-11s", rep+1, b.cfg.Reps, w.Name, s.spec.Name)
 				if err := w.Run(b, ctx, s, rep); err != nil {
 					if ctx.Err() != nil {
@@ -228,10 +294,24 @@ func (b *bench) phase(ctx context.Context, name string, ws []workload) error {
 	return nil
 }
 
-// record adds a value and prints it on the progress display.
-func (b *bench) record(s *server, id string, v float64, unit string) {
-	b.res.add(id, s.spec.Name, v)
+// record adds a value and prints it on the progress display; a value that is no measurement (0, NaN) is
+// recorded as the failure it is, and returned as an error.
+func (b *bench) record(s *server, id string, v float64, unit string) error {
+	if err := b.res.add(id, s.spec.Name, v); err != nil {
+		return fmt.Errorf("%s: %w", id, err)
+	}
 	b.progress("%s %-18s %8s %s", b.current, id, formatValue(v), unit)
+	return nil
+}
+
+// notePromptTokens keeps the prompt length a server reported for a prompt-eval measurement, so the report
+// can say whether every server evaluated the same number of tokens.
+func (b *bench) notePromptTokens(id string, rep int, s *server, n int) {
+	key := fmt.Sprintf("%s/%d", id, rep)
+	if b.promptTokens[key] == nil {
+		b.promptTokens[key] = map[string]int{}
+	}
+	b.promptTokens[key][s.spec.Name] = n
 }
 
 // fail records err against every metric in ids for s and returns it.

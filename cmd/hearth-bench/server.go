@@ -34,20 +34,23 @@ type serverSpec struct {
 	Parallel int
 	// NumCtx is given as OLLAMA_CONTEXT_LENGTH to every server, so all run the same context per sequence.
 	NumCtx int
+	// Matched marks the Ollama started with OLLAMA_NUM_PARALLEL set to hearth's slots; it runs only the
+	// workloads where parallelism matters.
+	Matched bool
+	// GoEngine starts the server with OLLAMA_NEW_ENGINE=1 (hearth-go: every architecture Ollama's Go engine
+	// supports runs on it); it runs only the Go-engine workloads.
+	GoEngine bool
 }
 
 // server is a running server under test with its own model store, home folder and log file.
 type server struct {
-	spec serverSpec
-	// matched marks the Ollama started with OLLAMA_NUM_PARALLEL set to hearth's slots; it runs only the
-	// workloads where parallelism matters.
-	matched bool
-	url     string
-	client  *api.Client
-	cmd     *exec.Cmd
-	dir     string
-	log     *os.File
-	exited  chan error
+	spec   serverSpec
+	url    string
+	client *api.Client
+	cmd    *exec.Cmd
+	dir    string
+	log    *os.File
+	exited chan error
 }
 
 // startServer runs spec's binary on a free loopback port with a fresh store under workDir, logging to
@@ -88,7 +91,12 @@ func startServer(ctx context.Context, spec serverSpec, workDir, logDir string) (
 	if spec.Parallel > 0 {
 		env = append(env, "OLLAMA_NUM_PARALLEL="+strconv.Itoa(spec.Parallel))
 	}
+	if spec.GoEngine {
+		env = append(env, "OLLAMA_NEW_ENGINE=1")
+	}
 	cmd := exec.Command(spec.Bin, "serve")
+	// A bench that dies without stopping its servers (killed, or a test's timeout) takes them with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -149,7 +157,13 @@ func (s *server) stop() {
 }
 
 // rss is the resident memory of the server and every process below it (Ollama's runners), in bytes.
-func (s *server) rss() int64 { return proctree.RSS(s.cmd.Process.Pid) }
+func (s *server) rss() (int64, error) {
+	n, err := proctree.RSS(s.cmd.Process.Pid)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", s.spec.Name, err)
+	}
+	return n, nil
+}
 
 // processes counts the server's process tree.
 func (s *server) processes() int { return 1 + len(proctree.Descendants(s.cmd.Process.Pid)) }

@@ -16,11 +16,15 @@ import (
 
 // sysInfo describes the machine the run measured.
 type sysInfo struct {
-	CPU      string   `json:"cpu"`
-	Cores    int      `json:"cores"`
-	MemoryGB float64  `json:"memory_gb"`
-	Features []string `json:"features"`
-	AMX      bool     `json:"amx"`
+	CPU string `json:"cpu"`
+	// Family and ModelNumber are /proc/cpuinfo's "cpu family" and "model": what tells CPU generations apart
+	// where a virtual machine names its CPU only "AMD EPYC" (family 25 is Zen 3 and Zen 4, 26 Zen 5).
+	Family      string   `json:"cpu_family,omitempty"`
+	ModelNumber string   `json:"cpu_model_number,omitempty"`
+	Cores       int      `json:"cores"`
+	MemoryGB    float64  `json:"memory_gb"`
+	Features    []string `json:"features"`
+	AMX         bool     `json:"amx"`
 	// ReadGBs is the read bandwidth over a buffer far larger than the caches, all cores reading.
 	ReadGBs float64 `json:"read_gb_s"`
 	// CopyGBs is copy bandwidth (bytes read plus bytes written, per second), all cores copying.
@@ -50,6 +54,10 @@ func measureSystem() sysInfo {
 			switch {
 			case k == "model name" && s.CPU == "":
 				s.CPU = v
+			case k == "cpu family" && s.Family == "":
+				s.Family = v
+			case k == "model" && s.ModelNumber == "":
+				s.ModelNumber = v
 			case k == "flags" && s.Features == nil:
 				for _, flag := range strings.Fields(v) {
 					if strings.HasPrefix(flag, "avx") || strings.HasPrefix(flag, "amx") || flag == "f16c" || flag == "fma" {

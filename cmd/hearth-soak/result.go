@@ -15,7 +15,7 @@ import (
 // sample is the server's footprint at one moment of the soak.
 type sample struct {
 	At         time.Duration
-	RSS        int64   // bytes, the whole process tree
+	RSS        int64   // bytes, the whole process tree; -1 when unread
 	Goroutines float64 // go_goroutines from /metrics; -1 when unread
 	GoHeap     float64 // go_memstats_heap_inuse_bytes from /metrics, shown, not judged; -1 when unread
 }
@@ -116,6 +116,9 @@ func (r *result) growthFailures() error {
 	for i, s := range r.samples {
 		if s.Goroutines < 0 {
 			return fmt.Errorf("go_goroutines unreadable from /metrics at %v", s.At.Round(time.Second))
+		}
+		if s.RSS < 0 {
+			return fmt.Errorf("resident memory unreadable from /proc at %v", s.At.Round(time.Second))
 		}
 		rss[i] = float64(s.RSS) / (1 << 20)
 		gor[i] = s.Goroutines

@@ -156,8 +156,15 @@ func (s *server) logTail() string {
 	return string(b)
 }
 
-// rss is the resident memory of the server's process tree, in bytes, from /proc/<pid>/status VmRSS.
-func (s *server) rss() int64 { return proctree.RSS(s.pid()) }
+// rss is the resident memory of the server's process tree, in bytes, from /proc/<pid>/status VmRSS; -1 when
+// it cannot be read (as runtimeGauges reports what it cannot read).
+func (s *server) rss() int64 {
+	n, err := proctree.RSS(s.pid())
+	if err != nil {
+		return -1
+	}
+	return n
+}
 
 // runtimeGauges reads go_goroutines and go_memstats_heap_inuse_bytes from the server's /metrics; -1 for
 // either when it cannot. The Go heap beside the process's RSS tells growth in Go code from growth in the

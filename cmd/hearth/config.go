@@ -49,6 +49,9 @@ type Config struct {
 	KVCacheType string
 	// NoPrune skips removing unreferenced blobs at startup (OLLAMA_NOPRUNE).
 	NoPrune bool
+	// NewEngine runs every generative architecture Ollama's Go engine supports on it, those llama.cpp also
+	// runs (gemma3 text, qwen3, ...) included, as Ollama does with the same variable (OLLAMA_NEW_ENGINE).
+	NewEngine bool
 	// APIKey, when set, is required as a bearer token on every route but / (HEARTH_API_KEY).
 	APIKey string
 	// MaxRequestBytes caps JSON request bodies; blob uploads are exempt (HEARTH_MAX_REQUEST_BYTES).
@@ -146,6 +149,7 @@ func LoadConfig(getenv func(string) string) (Config, []string) {
 		FlashAttention:  boolVar("OLLAMA_FLASH_ATTENTION", false),
 		KVCacheType:     strings.ToLower(env("OLLAMA_KV_CACHE_TYPE")),
 		NoPrune:         boolVar("OLLAMA_NOPRUNE", false),
+		NewEngine:       boolVar("OLLAMA_NEW_ENGINE", false),
 		APIKey:          env("HEARTH_API_KEY"),
 		MaxRequestBytes: int64(intVar("HEARTH_MAX_REQUEST_BYTES", defaultMaxRequestBytes)),
 		CacheDir:        env("HEARTH_CACHE"),

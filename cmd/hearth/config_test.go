@@ -64,6 +64,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"OLLAMA_DEBUG":             "2",
 		"OLLAMA_KV_CACHE_TYPE":     "Q8_0",
 		"OLLAMA_NOPRUNE":           "true",
+		"OLLAMA_NEW_ENGINE":        "1",
 		"HEARTH_API_KEY":           "s3cret",
 		"HEARTH_ONNX_THREADS":      "1",
 		"HEARTH_ONNX_SPIN":         "true",
@@ -75,7 +76,7 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if c.ModelsDir != "/srv/models" || c.KeepAlive != 90*time.Second || c.NumParallel != 4 ||
 		c.MaxLoadedModels != 2 || c.MaxQueue != 7 || c.ContextLength != 8192 || c.LogLevel != "trace" ||
-		c.KVCacheType != "q8_0" || !c.NoPrune || c.APIKey != "s3cret" || c.ONNXThreads != 1 || !c.ONNXSpin ||
+		c.KVCacheType != "q8_0" || !c.NoPrune || !c.NewEngine || c.APIKey != "s3cret" || c.ONNXThreads != 1 || !c.ONNXSpin ||
 		c.ONNXBatchWindow != 2*time.Millisecond || c.RegistryTimeout != 45*time.Second {
 		t.Errorf("config = %+v", c)
 	}

@@ -60,9 +60,11 @@ func serve(ctx context.Context, args []string) error {
 	llamaBackend.Prober = prober
 	goBackend := ollamaengine.NewBackend(libPath)
 	goBackend.Prober = prober
+	goBackend.All = cfg.NewEngine
 	sched := engine.NewScheduler(engine.Config{
 		// The first backend that supports a model runs it: Ollama's Go engine takes the architectures
-		// Ollama runs there and llama.cpp cannot (ollamaengine.Runs), llama.cpp every other GGUF.
+		// Ollama runs there and llama.cpp cannot (ollamaengine.Runs), or with OLLAMA_NEW_ENGINE every one it
+		// supports; llama.cpp every other GGUF.
 		Backends: []engine.Backend{
 			goBackend,
 			llamaBackend,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/decode"
+	"github.com/hearthlink/hearth/engine/gguf"
 	"github.com/hearthlink/hearth/engine/stream"
 )
 
@@ -80,7 +81,7 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 		}
 	}()
 	fa := ml.FlashAttentionDisabled
-	if cfg.FlashAttention {
+	if cfg.FlashAttention || flashAttentionByDefault(path) {
 		fa = ml.FlashAttentionEnabled
 	}
 	m, err = model.New(path, ml.BackendParams{AllocMemory: true, NumThreads: cfg.NumThread, FlashAttention: fa})
@@ -125,6 +126,14 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 	}
 	go r.loop()
 	return r, nil
+}
+
+// flashAttentionByDefault is Ollama's choice for its Go engine when OLLAMA_FLASH_ATTENTION is not set
+// (llm/server.go NewLlamaServer): on for the architectures fs/ggml lists as wanting it (gemma3, qwen3,
+// gptoss, olmo3, ...) when the model supports it (equal K and V head sizes, no pooling).
+func flashAttentionByDefault(path string) bool {
+	f, _, err := gguf.DecodeHeader(path)
+	return err == nil && f.FlashAttention() && f.SupportsFlashAttention()
 }
 
 // reserveWorstCase builds the graph of a batch of n tokens of one sequence with outputs for parallel

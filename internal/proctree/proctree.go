@@ -1,5 +1,5 @@
-// Package proctree reads a process tree's members and resident memory from /proc, for the commands that
-// measure a running server (hearth-bench beside Ollama, whose runners are child processes; hearth-soak).
+// Package proctree reads a process tree's members, resident memory and CPU time from /proc, for the commands
+// that measure a running server (hearth-bench beside Ollama, whose runners are child processes; hearth-soak).
 package proctree
 
 import (
@@ -47,23 +47,85 @@ func Descendants(pid int) []int {
 	return out
 }
 
-// RSS is the resident memory of pid and every process below it, in bytes.
-func RSS(pid int) int64 {
-	total := rssOf(pid)
-	for _, p := range Descendants(pid) {
-		total += rssOf(p)
+// RSS is the resident memory of pid and every process below it, in bytes. It is an error when pid itself
+// cannot be read or reports no resident memory (a process that exited, a kernel thread): a failed
+// measurement, never a 0. A descendant that exits while the tree is read counts as 0.
+func RSS(pid int) (int64, error) {
+	total, err := rssOf(pid)
+	if err != nil {
+		return 0, err
 	}
-	return total
+	if total <= 0 {
+		return 0, fmt.Errorf("process %d reports no resident memory", pid)
+	}
+	for _, p := range Descendants(pid) {
+		n, _ := rssOf(p)
+		total += n
+	}
+	return total, nil
 }
 
-// rssOf reads VmRSS of pid from /proc/<pid>/status, in bytes; 0 when the process is gone.
-func rssOf(pid int) int64 {
+// rssOf reads VmRSS of pid from /proc/<pid>/status, in bytes.
+func rssOf(pid int) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("reading the resident memory of process %d: %w", pid, err)
 	}
 	defer f.Close()
-	return ParseVmRSS(f)
+	return ParseVmRSS(f), nil
+}
+
+// CPUTicks is the CPU time (user + system, in clock ticks: /proc/stat's unit) pid and every process below
+// it have used, the children they have already waited for included. It is an error when pid itself cannot
+// be read; a descendant that exits while the tree is read counts as 0.
+func CPUTicks(pid int) (int64, error) {
+	total, err := ticksOf(pid)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range Descendants(pid) {
+		n, _ := ticksOf(p)
+		total += n
+	}
+	return total, nil
+}
+
+// ticksOf reads utime, stime, cutime and cstime of pid from /proc/<pid>/stat.
+func ticksOf(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+	}
+	return ParseStatTicks(string(b))
+}
+
+// ParseStatTicks adds up utime, stime, cutime and cstime (fields 14–17) of a /proc/<pid>/stat line.
+func ParseStatTicks(stat string) (int64, error) {
+	// The fields after the parenthesised command, which may hold spaces: state is field 3, utime field 14.
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("malformed stat line %q", truncate(stat, 80))
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 15 {
+		return 0, fmt.Errorf("malformed stat line %q", truncate(stat, 80))
+	}
+	var total int64
+	for _, v := range f[11:15] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("malformed stat line %q: %w", truncate(stat, 80), err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // ParseVmRSS finds the "VmRSS: N kB" line of a /proc status file and returns N in bytes (0 when absent).

@@ -27,7 +27,39 @@ func TestTreeOfThisProcess(t *testing.T) {
 	if d := Descendants(os.Getpid()); !slices.Contains(d, cmd.Process.Pid) {
 		t.Errorf("descendants %v lack the child %d", d, cmd.Process.Pid)
 	}
-	if self, tree := rssOf(os.Getpid()), RSS(os.Getpid()); self <= 0 || tree <= self {
-		t.Errorf("RSS of this process %d, of its tree %d", self, tree)
+	self, err := rssOf(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree, err := RSS(os.Getpid()); err != nil || self <= 0 || tree <= self {
+		t.Errorf("RSS of this process %d, of its tree %d (%v)", self, tree, err)
+	}
+	if _, err := CPUTicks(os.Getpid()); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestGoneProcessIsAnError: a process that has exited has no memory to report; that is an error, not 0.
+func TestGoneProcessIsAnError(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no true command:", err)
+	}
+	if n, err := RSS(cmd.Process.Pid); err == nil {
+		t.Errorf("RSS of exited process %d = %d, no error", cmd.Process.Pid, n)
+	}
+	if n, err := CPUTicks(cmd.Process.Pid); err == nil {
+		t.Errorf("CPUTicks of exited process %d = %d, no error", cmd.Process.Pid, n)
+	}
+}
+
+func TestParseStatTicks(t *testing.T) {
+	// pid (comm with spaces) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+	line := "42 (a b) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 20 10 20 0 1 0 5 0 0"
+	if n, err := ParseStatTicks(line); err != nil || n != 40 {
+		t.Errorf("ParseStatTicks = %d, %v; want 40", n, err)
+	}
+	if _, err := ParseStatTicks("garbage"); err == nil {
+		t.Error("ParseStatTicks of garbage: no error")
 	}
 }
