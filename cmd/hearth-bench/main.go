@@ -53,6 +53,7 @@ type config struct {
 }
 
 func main() {
+	runHogIfAsked()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseFlags(os.Args[1:])

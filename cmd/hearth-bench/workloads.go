@@ -35,6 +35,7 @@ func (b *bench) llmWorkloads() []workload {
 		ws = append(ws, workload{Name: fmt.Sprintf("concurrency-%d", n), On: everyServer,
 			Run: func(b *bench, ctx context.Context, s *server, rep int) error { return b.concurrency(ctx, s, rep, n) }})
 	}
+	ws = append(ws, b.busyWorkloads()...)
 	ws = append(ws,
 		workload{Name: "prefix-ttft", On: everyServer, Run: (*bench).prefixTTFT},
 		workload{Name: "prefix-alternating", On: everyServer, Run: (*bench).prefixAlternating},
@@ -88,6 +89,7 @@ func (b *bench) defineMetrics() {
 	r.define("rss_llm_mb", "Memory", "resident memory, chat model loaded (process tree)", "MB", false)
 	r.define("rss_over_file", "Memory", "resident memory / GGUF file size, chat model loaded", "x", false)
 	r.define("rss_all_mb", "Memory", "resident memory, chat + embedding model loaded (process tree)", "MB", false)
+	b.defineBusyMetrics()
 }
 
 // decode measures single-stream generation speed from the server's own final-chunk counts.

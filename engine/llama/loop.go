@@ -11,6 +11,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/decode"
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
@@ -114,7 +115,14 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 
 	if batch.NumTokens() > 0 {
 		engine.ObserveBatch(batch.NumTokens(), r.batchedSequences())
-		if err := r.lctx.Decode(batch); err != nil {
+		n := batch.NumTokens()
+		threads := r.threads.Threads(n)
+		// llama.cpp computes a one-token batch with its first count, a larger one with its second.
+		llamaext.SetThreads(r.lctx, threads, threads)
+		start := time.Now()
+		err := r.lctx.Decode(batch)
+		r.threads.Observe(n, threads, time.Since(start))
+		if err != nil {
 			if errors.Is(err, llamacpp.ErrKvCacheFull) {
 				err = fmt.Errorf("the KV cache is full: %w", err)
 			}
