@@ -82,7 +82,9 @@ func TestParseProcCgroup(t *testing.T) {
 }
 
 func TestSystemThreads(t *testing.T) {
-	smt := func(cpu int) (string, bool) { return []string{"0/0", "0/0", "0/1", "0/1", "0/2", "0/2", "0/3", "0/3"}[cpu], true }
+	smt := func(cpu int) (string, bool) {
+		return []string{"0/0", "0/0", "0/1", "0/1", "0/2", "0/2", "0/3", "0/3"}[cpu], true
+	}
 	for _, tc := range []struct {
 		name string
 		s    system
