@@ -48,7 +48,8 @@ func TestShort(t *testing.T) {
 		byID[m.ID] = m
 	}
 	for _, id := range []string{"decode_tps", "prompt_tps", "agg_tps_c1", "agg_tps_c2", "ttft_prefix_warm", "ttft_prefix_alt",
-		"cold_load_ttft", "embed_batch64_ms", "embed_conc16_ms", "embed_single_p95", "tags_p50", "show_p50", "rss_llm_mb"} {
+		"cold_load_ttft", "embed_batch64_ms", "embed_conc16_ms", "embed_single_p95", "tags_p50", "show_p50", "rss_llm_mb",
+		"busy_tps_h1"} {
 		m := byID[id]
 		if m == nil {
 			t.Errorf("%s missing from results.json", id)

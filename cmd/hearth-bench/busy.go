@@ -25,12 +25,17 @@ import (
 // hogEnv, set in the environment of this binary, makes it spin on one core until killed: a CPU hog.
 const hogEnv = "HEARTH_BENCH_HOG"
 
-// busyLimit is the most a busy measurement streams: a server that collapsed to a few tokens a second is
-// measured on what it produced by then, not waited for.
-const busyLimit = 30 * time.Second
-
 // busyHogs are the hog counts of the busy-decode workloads.
 var busyHogs = []int{0, 1, 2}
+
+// busyLimit is the most a busy measurement streams: a server that collapsed to a few tokens a second is
+// measured on what it produced by then, not waited for.
+func (b *bench) busyLimit() time.Duration {
+	if b.cfg.Short {
+		return 5 * time.Second
+	}
+	return 30 * time.Second
+}
 
 // quotaCPUs is the cgroup CPU quota of the quota workload, in CPUs.
 const quotaCPUs = 1
@@ -46,12 +51,19 @@ func runHogIfAsked() {
 	}
 }
 
-// busyWorkloads decode with 0, 1 and 2 hogs beside the server, and under a CPU quota.
+// busyWorkloads decode with 0, 1 and 2 hogs beside the server, and under a CPU quota; --short runs only
+// the one-hog row (a collapsing server makes every row cost its busyLimit).
 func (b *bench) busyWorkloads() []workload {
 	var ws []workload
 	for _, k := range busyHogs {
+		if b.cfg.Short && k != 1 {
+			continue
+		}
 		ws = append(ws, workload{Name: fmt.Sprintf("busy-%d", k), On: notMatched,
 			Run: func(b *bench, ctx context.Context, s *server, rep int) error { return b.busyDecode(ctx, s, rep, k) }})
+	}
+	if b.cfg.Short {
+		return ws
 	}
 	return append(ws, workload{Name: "quota", On: notMatched, Run: (*bench).quotaDecode})
 }
@@ -88,7 +100,8 @@ func (b *bench) busyDecode(ctx context.Context, s *server, rep, k int) error {
 // clientDecode streams a completion and returns the rate at which text chunks arrived, from the first to
 // the last, over at most busyLimit.
 func (b *bench) clientDecode(ctx context.Context, s *server, tag string, rep int) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, busyLimit+time.Minute) // the prompt, and a load, come first
+	limit := b.busyLimit()
+	ctx, cancel := context.WithTimeout(ctx, limit+time.Minute) // the prompt, and a load, come first
 	defer cancel()
 	var first, last time.Time
 	chunks := 0
@@ -103,7 +116,7 @@ func (b *bench) clientDecode(ctx context.Context, s *server, tag string, rep int
 			first = last
 		}
 		chunks++
-		if last.Sub(first) > busyLimit {
+		if last.Sub(first) > limit {
 			return errLimit
 		}
 		return nil
