@@ -6,7 +6,7 @@ import (
 )
 
 // Tuning constants. A probe runs up to probeCalls calls with the other thread count, and ends after one
-// that took abortRatio times the current count's time. A probe wins only when it is faster by winMargin,
+// that took abortRatio times the current count's time (on a quiet machine, a probe of one thread costs one call). A probe wins only when it is faster by winMargin,
 // so two counts that cost the same do not flap. Probes come every period calls, the period starting at
 // minPeriod and doubling up to maxPeriod each time a probe confirms the current count, and only once the
 // time spent since the last probe is costRatio times what that probe cost: on a busy machine a call with
@@ -15,7 +15,7 @@ import (
 // server) the next probe comes as soon as driftCostRatio times the last probe's cost has been spent.
 const (
 	probeCalls     = 3
-	abortRatio     = 2.0
+	abortRatio     = 1.25
 	winMargin      = 0.95
 	minPeriod      = 16
 	maxPeriod      = 1024
@@ -28,14 +28,15 @@ const (
 // count (Max) or a single thread, whichever the last calls of the same batch size measured faster per token.
 // On a quiet machine that is usually Max; when other processes hold the cores, ggml's spinning workers wait
 // a scheduler quantum at each of the graph's hundreds of barriers and one thread, which never waits, is
-// many times faster; for a small model one thread can also be as fast as several. Batch sizes are tuned
-// apart (one token, a few, many) since threading pays more as batches grow.
+// many times faster; for a small model one thread can also be as fast as several. One-token batches and
+// batches of a few tokens are tuned apart, since threading pays more as batches grow; prompts always get
+// every thread.
 //
 // A Tuner belongs to one decode loop and is not safe for concurrent use.
 type Tuner struct {
 	max     int
 	fixed   bool
-	classes [3]tunerClass
+	classes [2]tunerClass
 }
 
 // Fixed is a Tuner that always answers n (a thread count the request set).
@@ -45,20 +46,21 @@ func Fixed(n int) *Tuner { return &Tuner{max: n, fixed: true} }
 func NewTuner(max int) *Tuner {
 	t := &Tuner{max: max}
 	// Small batches start on one thread, which is never far slower than all of them and, on a busy
-	// machine, many times faster; prompts start on all of them, where threading pays most.
+	// machine, many times faster.
 	for i := range t.classes {
 		t.classes[i] = tunerClass{cur: 1, period: minPeriod}
 	}
-	t.classes[classOf(16)].cur = max
 	return t
 }
 
 // Max is the largest count the Tuner answers.
 func (t *Tuner) Max() int { return max(1, t.max) }
 
-// Threads is the thread count for a computation of a batch of tokens.
+// Threads is the thread count for a computation of a batch of tokens. Prompts (batches of
+// promptTokens or more) always get every thread: a probe with one thread would cost a whole prompt's
+// evaluation at a fraction of the speed, and with that much work between barriers threading pays most.
 func (t *Tuner) Threads(tokens int) int {
-	if t.fixed || t.max <= 1 {
+	if t.fixed || t.max <= 1 || tokens >= promptTokens {
 		return max(1, t.max)
 	}
 	c := &t.classes[classOf(tokens)]
@@ -70,22 +72,22 @@ func (t *Tuner) Threads(tokens int) int {
 
 // Observe records that a computation of a batch of tokens with threads threads took d.
 func (t *Tuner) Observe(tokens, threads int, d time.Duration) {
-	if t.fixed || t.max <= 1 || tokens <= 0 || d <= 0 {
+	if t.fixed || t.max <= 1 || tokens <= 0 || tokens >= promptTokens || d <= 0 {
 		return
 	}
 	t.classes[classOf(tokens)].observe(threads, d.Seconds()/float64(tokens), d.Seconds(), t.max)
 }
 
-// classOf buckets batch sizes: single-token decoding, a few tokens (several sequences decoding), prompts.
+// promptTokens is the smallest batch Threads treats as a prompt.
+const promptTokens = 16
+
+// classOf buckets the tuned batch sizes: single-token decoding, and a few tokens (several sequences
+// decoding at once).
 func classOf(tokens int) int {
-	switch {
-	case tokens <= 1:
+	if tokens <= 1 {
 		return 0
-	case tokens < 16:
-		return 1
-	default:
-		return 2
 	}
+	return 1
 }
 
 // tunerClass is the state of one batch-size class.

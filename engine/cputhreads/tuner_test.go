@@ -84,17 +84,20 @@ func TestTunerKeepsOneThreadWhenMoreDoNotPay(t *testing.T) {
 
 func TestTunerTunesBatchSizesApart(t *testing.T) {
 	tu := NewTuner(4)
-	if got := tu.Threads(512); got != 4 {
-		t.Errorf("a prompt starts on %d threads, want 4", got)
-	}
 	if got := tu.Threads(1); got != 1 {
 		t.Errorf("one token starts on %d threads, want 1", got)
 	}
-	run(tu, busy, 1, 100) // single tokens learn the machine is busy...
-	prompt := func(n int) time.Duration { return quiet(n) }
-	run(tu, prompt, 512, 50) // ...while prompts, with work enough between barriers, still gain from threads
-	if tu.Threads(1) != 1 || tu.Threads(512) != 4 {
-		t.Errorf("got %d threads for one token and %d for a prompt, want 1 and 4", tu.Threads(1), tu.Threads(512))
+	run(tu, busy, 1, 100)  // single tokens learn the machine is busy...
+	run(tu, quiet, 4, 100) // ...while batches of four, measured faster with every thread, use them
+	if tu.Threads(1) != 1 || tu.Threads(4) != 4 {
+		t.Errorf("got %d threads for one token and %d for four, want 1 and 4", tu.Threads(1), tu.Threads(4))
+	}
+}
+
+func TestTunerGivesPromptsEveryThread(t *testing.T) {
+	tu := NewTuner(4)
+	if used := run(tu, busy, 512, 50); used[4] != 50 {
+		t.Errorf("prompts: %v calls per count, want all 50 with 4 threads", used)
 	}
 }
 
