@@ -28,15 +28,14 @@ const (
 // count (Max) or a single thread, whichever the last calls of the same batch size measured faster per token.
 // On a quiet machine that is usually Max; when other processes hold the cores, ggml's spinning workers wait
 // a scheduler quantum at each of the graph's hundreds of barriers and one thread, which never waits, is
-// many times faster; for a small model one thread can also be as fast as several. One-token batches and
-// batches of a few tokens are tuned apart, since threading pays more as batches grow; prompts always get
-// every thread.
+// many times faster; for a small model one thread can also be as fast as several. Each batch size below
+// promptTokens is tuned apart, since threading pays more as batches grow; prompts always get every thread.
 //
 // A Tuner belongs to one decode loop and is not safe for concurrent use.
 type Tuner struct {
 	max     int
 	fixed   bool
-	classes [2]tunerClass
+	classes [promptTokens - 1]tunerClass
 }
 
 // Fixed is a Tuner that always answers n (a thread count the request set).
@@ -45,11 +44,13 @@ func Fixed(n int) *Tuner { return &Tuner{max: n, fixed: true} }
 // NewTuner tunes between max threads and one; with max 1 or less it always answers max (at least 1).
 func NewTuner(max int) *Tuner {
 	t := &Tuner{max: max}
-	// Small batches start on one thread, which is never far slower than all of them and, on a busy
-	// machine, many times faster.
+	// Single tokens start on one thread, which is never far slower than all of them and, on a busy
+	// machine, many times faster; batches of several sequences, with more work between barriers, start on
+	// every thread.
 	for i := range t.classes {
-		t.classes[i] = tunerClass{cur: 1, period: minPeriod}
+		t.classes[i] = tunerClass{cur: max, period: minPeriod}
 	}
+	t.classes[0].cur = 1
 	return t
 }
 
@@ -81,13 +82,10 @@ func (t *Tuner) Observe(tokens, threads int, d time.Duration) {
 // promptTokens is the smallest batch Threads treats as a prompt.
 const promptTokens = 16
 
-// classOf buckets the tuned batch sizes: single-token decoding, and a few tokens (several sequences
-// decoding at once).
+// classOf is the state index of a batch size below promptTokens: each size is tuned on its own, since the
+// time per token falls as batches grow and two sizes' times cannot be compared.
 func classOf(tokens int) int {
-	if tokens <= 1 {
-		return 0
-	}
-	return 1
+	return max(tokens, 1) - 1
 }
 
 // tunerClass is the state of one batch-size class.

@@ -87,10 +87,21 @@ func TestTunerTunesBatchSizesApart(t *testing.T) {
 	if got := tu.Threads(1); got != 1 {
 		t.Errorf("one token starts on %d threads, want 1", got)
 	}
+	if got := tu.Threads(4); got != 4 {
+		t.Errorf("four tokens start on %d threads, want 4", got)
+	}
 	run(tu, busy, 1, 100)  // single tokens learn the machine is busy...
 	run(tu, quiet, 4, 100) // ...while batches of four, measured faster with every thread, use them
 	if tu.Threads(1) != 1 || tu.Threads(4) != 4 {
 		t.Errorf("got %d threads for one token and %d for four, want 1 and 4", tu.Threads(1), tu.Threads(4))
+	}
+}
+
+func TestTunerDropsBatchesOfAFewTokensToOneThreadOnABusyMachine(t *testing.T) {
+	tu := NewTuner(4)
+	used := run(tu, busy, 4, 1000)
+	if used[4] > 15 || tu.Threads(4) != 1 {
+		t.Errorf("busy machine, four-token batches: %v calls per count, settled on %d; want one thread", used, tu.Threads(4))
 	}
 }
 
