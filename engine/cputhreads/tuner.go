@@ -28,14 +28,15 @@ const (
 // count (Max) or a single thread, whichever the last calls of the same batch size measured faster per token.
 // On a quiet machine that is usually Max; when other processes hold the cores, ggml's spinning workers wait
 // a scheduler quantum at each of the graph's hundreds of barriers and one thread, which never waits, is
-// many times faster; for a small model one thread can also be as fast as several. Each batch size below
-// promptTokens is tuned apart, since threading pays more as batches grow; prompts always get every thread.
+// many times faster; for a small model one thread can also be as fast as several. Only batches of up to
+// tunedTokens tokens are tuned, each size apart (times per token of two sizes cannot be compared); larger
+// ones always get every thread (see Threads).
 //
 // A Tuner belongs to one decode loop and is not safe for concurrent use.
 type Tuner struct {
 	max     int
 	fixed   bool
-	classes [promptTokens - 1]tunerClass
+	classes [tunedTokens]tunerClass
 }
 
 // Fixed is a Tuner that always answers n (a thread count the request set).
@@ -44,24 +45,23 @@ func Fixed(n int) *Tuner { return &Tuner{max: n, fixed: true} }
 // NewTuner tunes between max threads and one; with max 1 or less it always answers max (at least 1).
 func NewTuner(max int) *Tuner {
 	t := &Tuner{max: max}
-	// Single tokens start on one thread, which is never far slower than all of them and, on a busy
-	// machine, many times faster; batches of several sequences, with more work between barriers, start on
-	// every thread.
+	// Start on one thread, which is never far slower than all of them and, on a busy machine, many times
+	// faster.
 	for i := range t.classes {
-		t.classes[i] = tunerClass{cur: max, period: minPeriod}
+		t.classes[i] = tunerClass{cur: 1, period: minPeriod}
 	}
-	t.classes[0].cur = 1
 	return t
 }
 
 // Max is the largest count the Tuner answers.
 func (t *Tuner) Max() int { return max(1, t.max) }
 
-// Threads is the thread count for a computation of a batch of tokens. Prompts (batches of
-// promptTokens or more) always get every thread: a probe with one thread would cost a whole prompt's
-// evaluation at a fraction of the speed, and with that much work between barriers threading pays most.
+// Threads is the thread count for a computation of a batch of tokens. Batches of more than tunedTokens
+// always get every thread: a probe with one thread would cost a prompt's evaluation at a fraction of the
+// speed, and with more work between barriers threading pays more. (Tuning batches of a few sequences
+// measured 15-20% lower aggregate throughput for four clients on the shared 2-core test machine.)
 func (t *Tuner) Threads(tokens int) int {
-	if t.fixed || t.max <= 1 || tokens >= promptTokens {
+	if t.fixed || t.max <= 1 || tokens > tunedTokens {
 		return max(1, t.max)
 	}
 	c := &t.classes[classOf(tokens)]
@@ -73,16 +73,17 @@ func (t *Tuner) Threads(tokens int) int {
 
 // Observe records that a computation of a batch of tokens with threads threads took d.
 func (t *Tuner) Observe(tokens, threads int, d time.Duration) {
-	if t.fixed || t.max <= 1 || tokens <= 0 || tokens >= promptTokens || d <= 0 {
+	if t.fixed || t.max <= 1 || tokens <= 0 || tokens > tunedTokens || d <= 0 {
 		return
 	}
 	t.classes[classOf(tokens)].observe(threads, d.Seconds()/float64(tokens), d.Seconds(), t.max)
 }
 
-// promptTokens is the smallest batch Threads treats as a prompt.
-const promptTokens = 16
+// tunedTokens is the largest batch the Tuner tunes: single-token decoding, the single stream whose
+// collapse on a busy machine this package exists for.
+const tunedTokens = 1
 
-// classOf is the state index of a batch size below promptTokens: each size is tuned on its own, since the
+// classOf is the state index of a batch size up to tunedTokens: each size is tuned on its own, since the
 // time per token falls as batches grow and two sizes' times cannot be compared.
 func classOf(tokens int) int {
 	return max(tokens, 1) - 1

@@ -82,33 +82,12 @@ func TestTunerKeepsOneThreadWhenMoreDoNotPay(t *testing.T) {
 	}
 }
 
-func TestTunerTunesBatchSizesApart(t *testing.T) {
+func TestTunerGivesLargerBatchesEveryThread(t *testing.T) {
 	tu := NewTuner(4)
-	if got := tu.Threads(1); got != 1 {
-		t.Errorf("one token starts on %d threads, want 1", got)
-	}
-	if got := tu.Threads(4); got != 4 {
-		t.Errorf("four tokens start on %d threads, want 4", got)
-	}
-	run(tu, busy, 1, 100)  // single tokens learn the machine is busy...
-	run(tu, quiet, 4, 100) // ...while batches of four, measured faster with every thread, use them
-	if tu.Threads(1) != 1 || tu.Threads(4) != 4 {
-		t.Errorf("got %d threads for one token and %d for four, want 1 and 4", tu.Threads(1), tu.Threads(4))
-	}
-}
-
-func TestTunerDropsBatchesOfAFewTokensToOneThreadOnABusyMachine(t *testing.T) {
-	tu := NewTuner(4)
-	used := run(tu, busy, 4, 1000)
-	if used[4] > 15 || tu.Threads(4) != 1 {
-		t.Errorf("busy machine, four-token batches: %v calls per count, settled on %d; want one thread", used, tu.Threads(4))
-	}
-}
-
-func TestTunerGivesPromptsEveryThread(t *testing.T) {
-	tu := NewTuner(4)
-	if used := run(tu, busy, 512, 50); used[4] != 50 {
-		t.Errorf("prompts: %v calls per count, want all 50 with 4 threads", used)
+	for _, n := range []int{tunedTokens + 1, 512} {
+		if used := run(tu, busy, n, 50); used[4] != 50 {
+			t.Errorf("batches of %d: %v calls per count, want all 50 with 4 threads", n, used)
+		}
 	}
 }
 
