@@ -68,7 +68,8 @@ func TestShort(t *testing.T) {
 		}
 	}
 	check([]string{"hearth", "ollama"}, "decode_tps", "prompt_tps", "agg_tps_c1", "agg_tps_c2", "ttft_prefix_warm", "ttft_prefix_alt",
-		"cold_load_ttft", "embed_batch64_ms", "embed_conc16_ms", "embed_single_p95", "tags_p50", "show_p50", "rss_llm_mb")
+		"cold_load_ttft", "embed_batch64_ms", "embed_conc16_ms", "embed_single_p95", "tags_p50", "show_p50", "rss_llm_mb",
+		"busy_tps_h1")
 	check([]string{"hearth", "hearth-go", "ollama"}, "go_decode_tps", "go_prompt_tps", "go_agg_tps_c4")
 	check([]string{"ollama-np4"}, "agg_tps_c2", "go_agg_tps_c4")
 	// The Go-engine rows compare the engines they say they do.

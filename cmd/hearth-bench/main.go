@@ -60,6 +60,7 @@ type config struct {
 const defaultReps = 6
 
 func main() {
+	runHogIfAsked()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseFlags(os.Args[1:])

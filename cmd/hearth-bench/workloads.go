@@ -46,6 +46,7 @@ func (b *bench) llmWorkloads() []workload {
 				return b.concurrency(ctx, s, rep, n, b.llmName, "", b.cfg.ConcTokens)
 			}})
 	}
+	ws = append(ws, b.busyWorkloads()...)
 	ws = append(ws,
 		workload{Name: "prefix-ttft", On: chatServers, Run: (*bench).prefixTTFT},
 		workload{Name: "prefix-alternating", On: chatServers, Run: (*bench).prefixAlternating},
@@ -136,6 +137,7 @@ func (b *bench) defineMetrics() {
 	godef("go_decode_tps", "single-stream decode, 1st token to last (client side)", "tok/s", true)
 	godef("go_prompt_tps", "prompt eval, uncached prompt (prompt tokens ÷ time to first token)", "tok/s", true)
 	b.defineConcurrency("go_", goGroup, 4)
+	b.defineBusyMetrics()
 }
 
 // defineConcurrency registers the concurrency workload's metrics for n clients, under prefix.

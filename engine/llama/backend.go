@@ -2,7 +2,6 @@ package llama
 
 import (
 	"context"
-	"runtime"
 
 	"github.com/ollama/ollama/fs/ggml"
 
@@ -57,9 +56,6 @@ func (b *Backend) Load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	if cfg.NumThread <= 0 {
-		cfg.NumThread = runtime.NumCPU()
 	}
 	if b.Prober != nil {
 		if err := b.Prober.Probe(ctx, ProbeRequest{ModelPath: m.ModelPath, AdapterPaths: m.AdapterPaths, Config: cfg}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"github.com/ollama/ollama/fs/ggml"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/batch"
+	"github.com/hearthlink/hearth/engine/cputhreads"
 	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
@@ -90,7 +90,7 @@ func OpenEncoder(path string, cfg engine.LoadConfig) (*Encoder, error) {
 	}
 	threads := cfg.NumThread
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		threads = cputhreads.Default()
 	}
 	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{UseMmap: cfg.UseMMap >= 0})
 	if err != nil {

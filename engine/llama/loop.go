@@ -12,6 +12,7 @@ import (
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/decode"
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // loop is the decode loop: the only goroutine that calls into the llama context. Each step admits queued
@@ -116,12 +117,17 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 
 	if batch.NumTokens() > 0 {
 		engine.ObserveBatch(batch.NumTokens(), r.batchedSequences())
+		n := batch.NumTokens()
+		threads := r.threads.Threads(n)
+		// llama.cpp computes a one-token batch with its first count, a larger one with its second.
+		llamaext.SetThreads(r.lctx, threads, threads)
 		// A step on a busy machine can take seconds (ggml's threads wait for each other at every node):
 		// when every request in the batch ends meanwhile, the step stops in flight.
 		stop := decode.WatchStep(r.batchedContexts(), r.abort.Request)
 		if r.beforeDecode != nil {
 			r.beforeDecode()
 		}
+		start := time.Now()
 		err := r.lctx.Decode(batch)
 		stop()
 		aborted := r.abort.Requested()
@@ -130,6 +136,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 			r.abortStep()
 			return
 		}
+		r.threads.Observe(n, threads, time.Since(start))
 		if err != nil {
 			if errors.Is(err, llamacpp.ErrKvCacheFull) {
 				err = fmt.Errorf("the KV cache is full: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/cputhreads"
 	"github.com/hearthlink/hearth/engine/decode"
 	"github.com/hearthlink/hearth/engine/stream"
 	"github.com/hearthlink/hearth/internal/llamaext"
@@ -29,7 +30,10 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
-	abort     *llamaext.Abort              // stops a Decode whose requests have all ended
+	abort *llamaext.Abort // stops a Decode whose requests have all ended
+	// threads picks each Decode's thread count.
+	threads *cputhreads.Tuner
+
 	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
 
@@ -44,15 +48,22 @@ type Runner struct {
 }
 
 // Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. cfg.NumCtx is
-// the context of each of cfg.Parallel slots; Init must have run.
+// the context of each of cfg.Parallel slots; Init must have run. cfg.NumThread 0 picks the threads
+// (cputhreads.Default) and lets a cputhreads.Tuner lower them call by call while decoding; a count the
+// request set is used as it is.
 func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, err
 	}
-	if cfg.NumCtx <= 0 || cfg.NumBatch <= 0 || cfg.Parallel <= 0 || cfg.NumThread <= 0 {
+	if cfg.NumCtx <= 0 || cfg.NumBatch <= 0 || cfg.Parallel <= 0 || cfg.NumThread < 0 {
 		return nil, fmt.Errorf("invalid load config %+v", cfg)
 	}
 	cfg.NumBatch = min(cfg.NumBatch, cfg.NumCtx)
+	tuner := cputhreads.Fixed(cfg.NumThread)
+	if cfg.NumThread == 0 {
+		cfg.NumThread = cputhreads.Default()
+		tuner = cputhreads.NewTuner(cfg.NumThread)
+	}
 	mmap := cfg.UseMMap >= 0 && len(adapters) == 0
 	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{
 		NumGpuLayers: 0,
@@ -88,6 +99,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
 		abort:    llamaext.NewAbort(lctx),
+		threads:  tuner,
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
 	}
 	for i := range cfg.Parallel {

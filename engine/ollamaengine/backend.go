@@ -10,7 +10,6 @@ package ollamaengine
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -180,9 +179,6 @@ func (b *Backend) load(ctx context.Context, m *registry.Model, cfg engine.LoadCo
 	}
 	if len(m.AdapterPaths) > 0 {
 		return nil, fmt.Errorf("LoRA adapters are not supported for %s models (Ollama's engine has none either)", f.KV().Architecture())
-	}
-	if cfg.NumThread <= 0 {
-		cfg.NumThread = runtime.NumCPU()
 	}
 	cfg.NumCtx = gguf.ClampContext(cfg.NumCtx, f.KV())
 	return Open(ctx, m.ModelPath, cfg)

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/ollama/ollama/ml"
+
+	"github.com/hearthlink/hearth/internal/llamaext"
 )
 
 // computeMu serialises every graph computation of the Go engine in this process. ml/backend/ggml creates
@@ -16,10 +18,13 @@ var computeMu sync.Mutex
 // compute runs the graph that ends in out and returns its values (nil when it has none: a batch of prompt
 // chunks that samples nothing). The engine panics on failure (a ggml
 // status other than success, an allocation that does not fit); compute returns that as an error. A
-// GGML_ASSERT in C still aborts the process.
-func compute(ctx ml.Context, out ml.Tensor) (logits []float32, err error) {
+// GGML_ASSERT in C still aborts the process. It computes on b's CPU backend with threads threads.
+func compute(ctx ml.Context, out ml.Tensor, b ml.Backend, threads int) (logits []float32, err error) {
 	computeMu.Lock()
 	defer computeMu.Unlock()
+	if err := llamaext.BackendThreads(b, threads); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("the Go engine failed: %v", p)

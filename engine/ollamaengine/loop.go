@@ -257,7 +257,11 @@ func (r *Runner) forward(b input.Batch, tokens, outputs []int32, images []batchI
 	if err != nil {
 		return nil, fmt.Errorf("the Go engine could not build the %s graph: %w", r.arch, err)
 	}
-	return compute(ctx, out)
+	threads := r.threads.Threads(len(tokens))
+	start := time.Now()
+	logits, err = compute(ctx, out, r.model.Backend(), threads)
+	r.threads.Observe(len(tokens), threads, time.Since(start))
+	return logits, err
 }
 
 // shiftSlot makes room in seq's full slot by dropping half of the inputs after num_keep (Ollama's input

@@ -17,6 +17,7 @@ import (
 	"github.com/ollama/ollama/tokenizer"
 
 	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/cputhreads"
 	"github.com/hearthlink/hearth/engine/decode"
 	"github.com/hearthlink/hearth/engine/gguf"
 	"github.com/hearthlink/hearth/engine/stream"
@@ -43,6 +44,9 @@ type Runner struct {
 	batch    int // tokens per step
 	parallel int
 
+	// threads picks each forward pass's thread count.
+	threads *cputhreads.Tuner
+
 	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
 
@@ -58,10 +62,17 @@ type Runner struct {
 // Open loads the GGUF model at path into the Go engine and starts its decode loop: the weights' layout,
 // the KV cache of cfg.Parallel slots of cfg.NumCtx tokens, a worst-case graph reserve for a full batch and
 // for one token (so memory runs out here rather than mid-request), then the weights themselves. The engine
-// reports failures by panicking; Open turns them into errors.
+// reports failures by panicking; Open turns them into errors. cfg.NumThread 0 picks the threads
+// (cputhreads.Default) and lets a cputhreads.Tuner lower them pass by pass; a count the request set is used
+// as it is.
 func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, err error) {
-	if cfg.NumCtx <= 0 || cfg.NumBatch <= 0 || cfg.Parallel <= 0 || cfg.NumThread <= 0 {
+	if cfg.NumCtx <= 0 || cfg.NumBatch <= 0 || cfg.Parallel <= 0 || cfg.NumThread < 0 {
 		return nil, fmt.Errorf("invalid load config %+v", cfg)
+	}
+	tuner := cputhreads.Fixed(cfg.NumThread)
+	if cfg.NumThread == 0 {
+		cfg.NumThread = cputhreads.Default()
+		tuner = cputhreads.NewTuner(cfg.NumThread)
 	}
 	var m model.Model
 	var cache *ollamarunner.InputCache
@@ -122,6 +133,7 @@ func Open(ctx context.Context, path string, cfg engine.LoadConfig) (r *Runner, e
 		numCtx:   cfg.NumCtx,
 		batch:    batch,
 		parallel: parallel,
+		threads:  tuner,
 		queue:    decode.NewAdmission[*sequence](parallel),
 	}
 	go r.loop()

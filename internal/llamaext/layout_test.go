@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ollama/ollama/llama"
+	"github.com/ollama/ollama/ml/backend/ggml"
 	"golang.org/x/mod/modfile"
 )
 
@@ -111,5 +112,22 @@ func TestBuiltWithTheCheckedOllamaVersion(t *testing.T) {
 	if version != OllamaVersion {
 		t.Fatalf("go.mod builds with %s %s, but llamaext's casts and C declarations were checked against %s: re-check llama.Context, llama.Model and the declared functions against the new llama.h and ggml-backend.h, then update OllamaVersion and pinnedLayouts",
 			ollamaModule, version, OllamaVersion)
+	}
+}
+
+// TestGGMLBackendHasSchedBackends pins the field BackendThreads reads from ml/backend/ggml's Backend.
+func TestGGMLBackendHasSchedBackends(t *testing.T) {
+	f, ok := reflect.TypeFor[ggml.Backend]().FieldByName("schedBackends")
+	if !ok || f.Type.Kind() != reflect.Slice || f.Type.Elem().Kind() != reflect.Pointer {
+		t.Fatalf("ml/backend/ggml.Backend has no schedBackends []C.ggml_backend_t (got %v): re-check BackendThreads", f.Type)
+	}
+	if got := f.Type.Elem().String(); got != "ggml._Ctype_ggml_backend_t" {
+		t.Errorf("schedBackends holds %s, want ggml._Ctype_ggml_backend_t", got)
+	}
+}
+
+func TestBackendThreadsRejectsAnotherBackend(t *testing.T) {
+	if err := BackendThreads(nil, 2); err == nil {
+		t.Error("BackendThreads(nil) succeeded")
 	}
 }
