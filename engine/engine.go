@@ -74,6 +74,12 @@ type Runner interface {
 	Close() error
 }
 
+// MemoryReporter is a Runner that knows the memory its model keeps resident now, in bytes (0 when it
+// cannot tell); /api/ps reports it as the model's size instead of the estimate made before loading.
+type MemoryReporter interface {
+	Resident() int64
+}
+
 // Generator is a Runner that completes text.
 type Generator interface {
 	Runner

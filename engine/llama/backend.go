@@ -31,8 +31,8 @@ func (b *Backend) Name() string { return "llama" }
 // Supports reports whether m has GGUF weights.
 func (b *Backend) Supports(m *registry.Model) bool { return m.ModelPath != "" }
 
-// Estimate forecasts the memory of m loaded with cfg: the weights as stored, the KV cache for
-// cfg.Parallel sequences of cfg.NumCtx tokens, and ggml's compute graph estimate.
+// Estimate forecasts the memory of m loaded with cfg: the weights as stored, the KV pool of cfg.NumCtx
+// cells that the cfg.Parallel sequences share, and ggml's compute graph estimate.
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
 	f, size, err := decodeHeader(m.ModelPath)
 	if err != nil {

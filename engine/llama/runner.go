@@ -19,27 +19,31 @@ import (
 // same for every engine).
 var ErrRunnerClosed = decode.ErrUnloaded
 
-// Runner is one loaded GGUF model: the weights, one llama context with a KV cache stream per slot, and the
-// decode loop goroutine that owns the context. Requests from any goroutine become sequences that the loop
-// advances together, one Decode call per step.
+// Runner is one loaded GGUF model: the weights, one llama context whose slots share one pool of KV cells,
+// and the decode loop goroutine that owns the context. Requests from any goroutine become sequences that
+// the loop advances together, one Decode call per step.
 type Runner struct {
 	model    *llamacpp.Model
 	lctx     *llamacpp.Context
-	numCtx   int // per slot
+	numCtx   int // the most tokens one sequence holds, and the pool's size
 	batch    int // tokens per step
 	parallel int
+	memory   residentMemory
 
 	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
 	closeOnce sync.Once
 
 	// Only the loop goroutine touches what follows.
-	slots  []*slot
-	active []*sequence
-	next   int // round-robin start for prompt chunks
+	pool       *pool
+	slots      []*slot
+	active     []*sequence
+	next       int    // round-robin start for prompt chunks
+	admissions uint64 // sequences assigned a slot so far
 }
 
-// Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. cfg.NumCtx is
-// the context of each of cfg.Parallel slots; Init must have run.
+// Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. Its
+// cfg.Parallel slots share one KV pool of cfg.NumCtx cells (llama.cpp's unified KV cache): one sequence may
+// use the whole context, concurrent ones share it (see room.go). Init must have run.
 func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, err
@@ -48,6 +52,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		return nil, fmt.Errorf("invalid load config %+v", cfg)
 	}
 	cfg.NumBatch = min(cfg.NumBatch, cfg.NumCtx)
+	before := anonymousResident()
 	mmap := cfg.UseMMap >= 0 && len(adapters) == 0
 	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{
 		NumGpuLayers: 0,
@@ -63,11 +68,20 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	if cfg.FlashAttention {
 		fa = ml.FlashAttentionEnabled
 	}
-	params := llamacpp.NewContextParams(cfg.NumCtx*cfg.Parallel, cfg.NumBatch, cfg.Parallel, cfg.NumThread, fa, cfg.KVCacheType)
+	params := llamacpp.NewContextParams(cfg.NumCtx, cfg.NumBatch, cfg.Parallel, cfg.NumThread, fa, cfg.KVCacheType)
+	if err := llamaext.SetKVUnified(&params, true); err != nil {
+		llamacpp.FreeModel(m)
+		return nil, err
+	}
 	lctx, err := llamacpp.NewContextWithModel(m, params)
 	if err != nil {
 		llamacpp.FreeModel(m)
-		return nil, fmt.Errorf("creating a context of %d tokens: %w", cfg.NumCtx*cfg.Parallel, err)
+		return nil, fmt.Errorf("creating a context of %d tokens: %w", cfg.NumCtx, err)
+	}
+	if _, seqCells := llamaext.ContextCells(lctx); seqCells < cfg.NumCtx {
+		llamaext.FreeContext(lctx)
+		llamacpp.FreeModel(m)
+		return nil, fmt.Errorf("llama.cpp gave each sequence %d KV cells of the %d asked for", seqCells, cfg.NumCtx)
 	}
 	for _, a := range adapters {
 		if err := m.ApplyLoraFromFile(lctx, a, 1.0, cfg.NumThread); err != nil {
@@ -82,7 +96,9 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		numCtx:   cfg.NumCtx,
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
+		memory:   residentMemory{path: path, anon: max(anonymousResident()-before, 0)},
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
+		pool:     newPool(cfg.NumCtx),
 	}
 	for i := range cfg.Parallel {
 		r.slots = append(r.slots, &slot{id: i})
@@ -91,7 +107,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	return r, nil
 }
 
-// ContextLength is the context of each slot, in tokens.
+// ContextLength is the context one sequence may use, in tokens.
 func (r *Runner) ContextLength() int { return r.numCtx }
 
 // Parallel is the number of slots.
@@ -190,3 +206,7 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 		out:         stream.New(opts.Stop),
 	}, nil
 }
+
+// Resident is the memory the model keeps resident now, in bytes: what its load took (repacked weights,
+// the KV pool, compute buffers) and the pages of its GGUF file mapped in.
+func (r *Runner) Resident() int64 { return r.memory.bytes() }

@@ -19,6 +19,12 @@ type sequence struct {
 	slot    *slot
 	sampler *llamacpp.SamplingContext
 
+	// Its place in the KV pool (room.go): the order it was admitted in (older ones go first), whether cells
+	// are set aside for it, and how often it was preempted.
+	admitted  uint64
+	started   bool
+	preempted int
+
 	limits      decode.Limits
 	shift       bool
 	logprobs    bool

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package llama
+
+// residentMemory is unknown where /proc does not exist: bytes is 0, and /api/ps reports the estimate.
+type residentMemory struct {
+	path string
+	anon int64
+}
+
+func (m residentMemory) bytes() int64 { return 0 }
+
+func anonymousResident() int64 { return 0 }
