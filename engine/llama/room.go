@@ -1,6 +1,9 @@
 package llama
 
-import "github.com/hearthlink/hearth/engine/decode"
+import (
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/decode"
+)
 
 // The slots share one pool of KV cells (see pool.go) as large as one sequence's context, so a lone request
 // can use all of num_ctx while concurrent ones share it. Each step keeps the sequences within the pool:
@@ -104,7 +107,7 @@ func (r *Runner) preempt(seq *sequence) {
 	r.clear(seq.slot)
 	seq.state = decode.Prefilling
 	seq.started = false
-	seq.preempted++
+	engine.ObservePreemption()
 }
 
 // fit makes room for the started sequences, preempting the younger ones, then starts the waiting ones that

@@ -1,0 +1,79 @@
+package llama
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hearthlink/hearth/engine"
+	"github.com/hearthlink/hearth/engine/enginetest"
+	"github.com/hearthlink/hearth/internal/llamaext"
+)
+
+// promptOf returns a prompt of at least n tokens that starts with head.
+func promptOf(t *testing.T, r *Runner, head string, n int) string {
+	t.Helper()
+	p := head
+	for i := 0; len(tokens(t, r, p)) < n; i++ {
+		p += fmt.Sprintf(" %s %d", head, i)
+	}
+	return p
+}
+
+// TestOneSequenceUsesTheWholePool checks that the slots share one KV pool of num_ctx cells, not num_ctx
+// each, and that one request still uses all of it while the other slots' caches hold cells: those are
+// dropped to make room.
+func TestOneSequenceUsesTheWholePool(t *testing.T) {
+	const numCtx = 128
+	r := openTiny(t, 4, numCtx)
+	cells, seqCells := llamaext.ContextCells(r.lctx)
+	if seqCells != cells || cells < numCtx || cells >= 4*numCtx {
+		t.Fatalf("llama.cpp made %d cells, %d per sequence; want one pool of about %d shared by the 4 slots", cells, seqCells, numCtx)
+	}
+	for i := range 3 { // leave caches in the slots
+		enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: promptOf(t, r, fmt.Sprintf("Cache %d", i), 40), Options: enginetest.Greedy(4)})
+	}
+	long := promptOf(t, r, "Long", numCtx-12)
+	_, last := enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: long, Options: enginetest.Greedy(100)})
+	filled := last.DoneReason == "length" && last.PromptEvalCount+last.EvalCount >= numCtx-1
+	if last.PromptEvalCount < numCtx-12 || !filled && last.DoneReason != "stop" {
+		t.Errorf("a %d-token prompt in a %d-token context ended %q after %d tokens; want it to fill the context",
+			last.PromptEvalCount, numCtx, last.DoneReason, last.EvalCount)
+	}
+}
+
+// TestConcurrentBeyondThePool runs four requests that together need three times the pool: they take
+// turns (the younger ones wait, or are preempted and evaluated again) and each produces exactly what it
+// produces alone.
+func TestConcurrentBeyondThePool(t *testing.T) {
+	const numCtx = 128
+	r := openTiny(t, 4, numCtx)
+	prompts := make([]string, 4)
+	want := make([]string, len(prompts))
+	for i := range prompts {
+		prompts[i] = promptOf(t, r, strings.Repeat(fmt.Sprintf("Topic %c ", 'A'+i), 2), 48)
+		want[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(50)})
+	}
+	before := enginetest.Preemptions(t)
+	got := make([]string, len(prompts))
+	ends := make([]engine.Chunk, len(prompts))
+	var wg sync.WaitGroup
+	for i := range prompts {
+		wg.Go(func() {
+			got[i], ends[i] = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(50)})
+		})
+	}
+	wg.Wait()
+	for i := range prompts {
+		if got[i] != want[i] {
+			t.Errorf("request %d: concurrent %q, alone %q", i, got[i], want[i])
+		}
+		if ends[i].Err != nil || ends[i].DoneReason == "" {
+			t.Errorf("request %d ended %q, %v", i, ends[i].DoneReason, ends[i].Err)
+		}
+	}
+	if enginetest.Preemptions(t) == before {
+		t.Errorf("no sequence was preempted, though the four needed about %d cells of %d", 4*100, numCtx)
+	}
+}
