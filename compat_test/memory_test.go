@@ -2,15 +2,13 @@ package compat_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/ollama/ollama/api"
 
 	hearthapi "github.com/hearthlink/hearth/api"
+	"github.com/hearthlink/hearth/internal/proctree"
 	"github.com/hearthlink/hearth/models/hfmodels"
 )
 
@@ -25,40 +23,22 @@ func residentAfterLoad(t *testing.T, path string, env ...string) (before, after,
 	if err := hearthapi.CreateFromPath(ctx, client, "m", path); err != nil {
 		t.Fatal(err)
 	}
-	before = processRSS(t, p.cmd.Process.Pid)
+	before = proctree.RSS(p.cmd.Process.Pid)
+	if before == 0 {
+		t.Skip("no /proc to read the server's resident memory from")
+	}
 	stream := false
 	err := client.Generate(ctx, &api.GenerateRequest{Model: "m", Prompt: "Hello there, how are you today?", Stream: &stream,
 		Options: map[string]any{"num_predict": 8, "temperature": 0}}, func(api.GenerateResponse) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	after = processRSS(t, p.cmd.Process.Pid)
+	after = proctree.RSS(p.cmd.Process.Pid)
 	ps, err := client.ListRunning(ctx)
 	if err != nil || len(ps.Models) != 1 {
 		t.Fatalf("/api/ps: %v %+v, want the one model", err, ps)
 	}
 	return before, after, ps.Models[0].Size
-}
-
-// processRSS is VmRSS of process pid, in bytes.
-func processRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				kb, err := strconv.ParseInt(f[0], 10, 64)
-				if err == nil {
-					return kb << 10
-				}
-			}
-		}
-	}
-	t.Fatalf("no VmRSS in /proc/%d/status", pid)
-	return 0
 }
 
 // TestResidentMemoryAtDefaults loads a 140 MB model at hearth's defaults (4 parallel slots, the default

@@ -56,7 +56,7 @@ type LoadConfig struct {
 type Estimate struct {
 	// Weights is the memory the weights take.
 	Weights int64
-	// KV is the memory of the KV cache for every parallel sequence.
+	// KV is the memory of the KV cache: one pool of cells that the parallel sequences share.
 	KV int64
 	// Compute is the memory of the compute buffers.
 	Compute int64

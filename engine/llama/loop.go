@@ -119,7 +119,17 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 
 	if batch.NumTokens() > 0 {
 		engine.ObserveBatch(batch.NumTokens(), r.batchedSequences())
-		if err := r.lctx.Decode(batch); err != nil {
+		// A batch larger than any before touches more of the compute buffers: measure what that adds.
+		var anon int64
+		larger := batch.NumTokens() > r.maxBatch
+		if larger {
+			r.maxBatch, anon = batch.NumTokens(), anonymousResident()
+		}
+		err := r.lctx.Decode(batch)
+		if larger {
+			r.memory.grew(anon)
+		}
+		if err != nil {
 			if errors.Is(err, llamacpp.ErrKvCacheFull) {
 				err = fmt.Errorf("the KV cache is full: %w", err)
 			}

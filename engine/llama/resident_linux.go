@@ -7,18 +7,23 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // residentMemory is what a loaded model keeps in the server's memory: the anonymous memory its load took
-// (repacked weights, the KV cache, compute buffers), measured around Open, and the pages of its GGUF file
-// mapped in now (the weights read in place), read when asked.
+// (repacked weights, the KV cache, compute buffers), measured around Open, plus what its compute buffers
+// grew by when a batch larger than any before touched more of them (measured around those decodes), and
+// the pages of its GGUF file mapped in now (the weights read in place), read when asked.
 type residentMemory struct {
 	path string
-	anon int64
+	anon atomic.Int64
 }
 
 // bytes is the model's resident memory now.
-func (m residentMemory) bytes() int64 { return m.anon + mappedResident(m.path) }
+func (m *residentMemory) bytes() int64 { return m.anon.Load() + mappedResident(m.path) }
+
+// grew adds the anonymous memory measured to have grown since before, if it did.
+func (m *residentMemory) grew(before int64) { m.anon.Add(max(anonymousResident()-before, 0)) }
 
 // anonymousResident is this process's resident anonymous memory (RssAnon in /proc/self/status), or 0.
 func anonymousResident() int64 {

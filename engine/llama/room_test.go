@@ -43,17 +43,17 @@ func TestOneSequenceUsesTheWholePool(t *testing.T) {
 	}
 }
 
-// TestConcurrentBeyondThePool runs four requests that together need three times the pool: they take
-// turns (the younger ones wait, or are preempted and evaluated again) and each produces exactly what it
-// produces alone.
+// TestConcurrentBeyondThePool runs three requests that together need two and a half times the pool: they
+// take turns (the younger ones wait, or are preempted and evaluated again) and each produces exactly what
+// it produces alone.
 func TestConcurrentBeyondThePool(t *testing.T) {
-	const numCtx = 128
+	const numCtx, prompt, predict = 64, 24, 30
 	r := openTiny(t, 4, numCtx)
-	prompts := make([]string, 4)
+	prompts := make([]string, 3)
 	want := make([]string, len(prompts))
 	for i := range prompts {
-		prompts[i] = promptOf(t, r, strings.Repeat(fmt.Sprintf("Topic %c ", 'A'+i), 2), 48)
-		want[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(50)})
+		prompts[i] = promptOf(t, r, strings.Repeat(fmt.Sprintf("Topic %c ", 'A'+i), 2), prompt)
+		want[i], _ = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(predict)})
 	}
 	before := enginetest.Preemptions(t)
 	got := make([]string, len(prompts))
@@ -61,7 +61,7 @@ func TestConcurrentBeyondThePool(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range prompts {
 		wg.Go(func() {
-			got[i], ends[i] = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(50)})
+			got[i], ends[i] = enginetest.Collect(t, r, t.Context(), engine.GenerateRequest{Prompt: prompts[i], Options: enginetest.Greedy(predict)})
 		})
 	}
 	wg.Wait()
@@ -74,6 +74,6 @@ func TestConcurrentBeyondThePool(t *testing.T) {
 		}
 	}
 	if enginetest.Preemptions(t) == before {
-		t.Errorf("no sequence was preempted, though the four needed about %d cells of %d", 4*100, numCtx)
+		t.Errorf("no sequence was preempted, though the three needed about %d cells of %d", len(prompts)*(prompt+predict), numCtx)
 	}
 }

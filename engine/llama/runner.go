@@ -39,6 +39,7 @@ type Runner struct {
 	active     []*sequence
 	next       int    // round-robin start for prompt chunks
 	admissions uint64 // sequences assigned a slot so far
+	maxBatch   int    // the most tokens decoded in one step so far
 }
 
 // Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. Its
@@ -96,10 +97,11 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		numCtx:   cfg.NumCtx,
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
-		memory:   residentMemory{path: path, anon: max(anonymousResident()-before, 0)},
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
 		pool:     newPool(cfg.NumCtx),
 	}
+	r.memory.path = path
+	r.memory.grew(before)
 	for i := range cfg.Parallel {
 		r.slots = append(r.slots, &slot{id: i})
 	}
