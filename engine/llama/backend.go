@@ -44,7 +44,9 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 		}
 	}
 	numCtx := gguf.ClampContext(cfg.NumCtx, f.KV())
-	kv, compute := gguf.EstimateGraph(f, numCtx, cfg)
+	pool := cfg // the slots share one KV pool of numCtx cells (Open), which ggml estimates as one sequence's
+	pool.Parallel = 1
+	kv, compute := gguf.EstimateGraph(f, numCtx, pool)
 	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/enginetest"
 	"github.com/hearthlink/hearth/internal/llamaext"
+	"github.com/hearthlink/hearth/models"
+	"github.com/hearthlink/hearth/registry"
 )
 
 // promptOf returns a prompt of at least n tokens that starts with head.
@@ -75,5 +77,21 @@ func TestConcurrentBeyondThePool(t *testing.T) {
 	}
 	if enginetest.Preemptions(t) == before {
 		t.Errorf("no sequence was preempted, though the three needed about %d cells of %d", len(prompts)*(prompt+predict), numCtx)
+	}
+}
+
+// TestEstimateCountsOnePool checks that the memory forecast before a load counts the one KV pool the slots
+// share, not one per slot.
+func TestEstimateCountsOnePool(t *testing.T) {
+	path, err := models.Ensure(t.Context(), "", "tiny-llama")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &registry.Model{ModelPath: path}
+	b := NewBackend("")
+	one, err1 := b.Estimate(m, engine.LoadConfig{NumCtx: 1024, NumBatch: 512, Parallel: 1})
+	four, err4 := b.Estimate(m, engine.LoadConfig{NumCtx: 1024, NumBatch: 512, Parallel: 4})
+	if err1 != nil || err4 != nil || one.KV == 0 || four.KV != one.KV {
+		t.Errorf("KV estimate %d bytes with 1 slot, %d with 4 (%v, %v); want the same pool", one.KV, four.KV, err1, err4)
 	}
 }
