@@ -32,7 +32,8 @@ func (b *Backend) Name() string { return "llama" }
 func (b *Backend) Supports(m *registry.Model) bool { return m.ModelPath != "" }
 
 // Estimate forecasts the memory of m loaded with cfg: the weights as stored, the KV pool of cfg.NumCtx
-// cells that the cfg.Parallel sequences share, and ggml's compute graph estimate.
+// cells that the cfg.Parallel sequences share (or cfg.NumCtx each, see kvlayout.go), and ggml's compute
+// graph estimate.
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
 	f, size, err := decodeHeader(m.ModelPath)
 	if err != nil {
@@ -44,8 +45,10 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 		}
 	}
 	numCtx := gguf.ClampContext(cfg.NumCtx, f.KV())
-	pool := cfg // the slots share one KV pool of numCtx cells (Open), which ggml estimates as one sequence's
-	pool.Parallel = 1
+	pool := cfg
+	if unifiedKV(cfg) { // the slots share one KV pool of numCtx cells, which ggml estimates as one sequence's
+		pool.Parallel = 1
+	}
 	kv, compute := gguf.EstimateGraph(f, numCtx, pool)
 	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
 }

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	llamacpp "github.com/ollama/ollama/llama"
-	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/decode"
@@ -28,6 +27,7 @@ type Runner struct {
 	numCtx   int // the most tokens one sequence holds, and the pool's size
 	batch    int // tokens per step
 	parallel int
+	unified  bool // the slots share one pool of numCtx KV cells (kvlayout.go), not numCtx each
 	memory   residentMemory
 
 	queue     *decode.Admission[*sequence] // Generate's sequences on their way to the loop
@@ -44,7 +44,8 @@ type Runner struct {
 
 // Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. Its
 // cfg.Parallel slots share one KV pool of cfg.NumCtx cells (llama.cpp's unified KV cache): one sequence may
-// use the whole context, concurrent ones share it (see room.go). Init must have run.
+// use the whole context, concurrent ones share it (see room.go); with flash attention or a quantized KV
+// cache each slot has cfg.NumCtx cells of its own instead (kvlayout.go). Init must have run.
 func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, err
@@ -65,19 +66,15 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	if mmap {
 		releaseMappedPages(path)
 	}
-	fa := ml.FlashAttentionAuto
-	if cfg.FlashAttention {
-		fa = ml.FlashAttentionEnabled
-	}
-	params := llamacpp.NewContextParams(cfg.NumCtx, cfg.NumBatch, cfg.Parallel, cfg.NumThread, fa, cfg.KVCacheType)
-	if err := llamaext.SetKVUnified(&params, true); err != nil {
+	params, cells, err := contextParams(cfg)
+	if err != nil {
 		llamacpp.FreeModel(m)
 		return nil, err
 	}
 	lctx, err := llamacpp.NewContextWithModel(m, params)
 	if err != nil {
 		llamacpp.FreeModel(m)
-		return nil, fmt.Errorf("creating a context of %d tokens: %w", cfg.NumCtx, err)
+		return nil, fmt.Errorf("creating a context of %d tokens: %w", cells, err)
 	}
 	if _, seqCells := llamaext.ContextCells(lctx); seqCells < cfg.NumCtx {
 		llamaext.FreeContext(lctx)
@@ -98,7 +95,8 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		batch:    cfg.NumBatch,
 		parallel: cfg.Parallel,
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
-		pool:     newPool(cfg.NumCtx),
+		pool:     newPool(cells),
+		unified:  unifiedKV(cfg),
 	}
 	r.memory.path = path
 	r.memory.grew(before)

@@ -44,8 +44,12 @@ func (r *Runner) assign(seq *sequence) {
 		r.clear(dst)
 		r.lctx.KvCacheSeqCp(src.id, dst.id, -1, -1)
 		dst.tokens = append(dst.tokens, src.tokens...)
-		dst.cells = append(dst.cells, src.cells...)
-		r.pool.share(dst.cells)
+		if r.unified { // the cells are shared
+			dst.cells = append(dst.cells, src.cells...)
+			r.pool.share(dst.cells)
+		} else { // copied into dst's own stream
+			dst.cells = r.pool.add(dst.cells, len(src.cells))
+		}
 		dstLen = srcLen
 	}
 	keep := min(dstLen, len(seq.prompt)-1)
