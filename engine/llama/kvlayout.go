@@ -17,8 +17,10 @@ import (
 // llama.cpp's CPU flash attention walks the cells in order and sums the values in an f16 accumulator, so
 // that order rounds differently: the same prompt gave logits up to 8e-3 apart alone and beside another
 // sequence (TestUnifiedCacheLayoutKeepsResults logs it), enough to change greedy output and embeddings.
-// Without flash attention a masked cell adds an exact zero and the sums are f32, and the results do not
-// depend on where the cells lie. Flash attention asked for (OLLAMA_FLASH_ATTENTION), or a quantized KV
+// Without flash attention the attention is a softmax over all the cells, where a masked cell is an exact
+// zero, and a product with the values summed in f32: the same sequence's logits come out bit-identical
+// wherever its cells lie (TestUnifiedCacheLayoutKeepsResults, TestConcurrentMatchesSequential). It costs a
+// KQ buffer of cells x batch x heads floats, touched as long prompts are evaluated against a full context. Flash attention asked for (OLLAMA_FLASH_ATTENTION), or a quantized KV
 // cache (which llama.cpp only allows with it), keeps a stream of num_ctx cells per slot instead, as
 // llama.cpp does by default: there each slot's cells stay in order.
 
