@@ -56,7 +56,7 @@ type LoadConfig struct {
 type Estimate struct {
 	// Weights is the memory the weights take.
 	Weights int64
-	// KV is the memory of the KV cache for every parallel sequence.
+	// KV is the memory of the KV cache: one pool of cells that the parallel sequences share.
 	KV int64
 	// Compute is the memory of the compute buffers.
 	Compute int64
@@ -72,6 +72,12 @@ type Runner interface {
 	// Close frees the model; it waits for the runner's goroutines to stop. Requests in flight end with an
 	// error.
 	Close() error
+}
+
+// MemoryReporter is a Runner that knows the memory its model keeps resident now, in bytes (0 when it
+// cannot tell); /api/ps reports it as the model's size instead of the estimate made before loading.
+type MemoryReporter interface {
+	Resident() int64
 }
 
 // Generator is a Runner that completes text.

@@ -40,6 +40,10 @@ var (
 		Name: "hearth_prefix_cache_reused_tokens_total",
 		Help: "Prompt tokens whose KV was reused from the prefix cache instead of evaluated.",
 	})
+	kvPreemptions = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "hearth_kv_preemptions_total",
+		Help: "Sequences whose KV cells were freed for older ones when the slots' shared KV pool was full; each is evaluated again once there is room.",
+	})
 	encoderBatchInputs = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "hearth_encoder_batch_inputs",
 		Help:    "Inputs in each encoder model call (embedding, classification, rerank dynamic batching).",
@@ -88,6 +92,9 @@ func ObserveCancelled(afterStep bool) {
 // ObserveAbortedStep records a decode step stopped in flight because all its requests had ended.
 func ObserveAbortedStep() { abortedSteps.Inc() }
 
+// ObservePreemption records a sequence preempted because the KV pool its model's slots share was full.
+func ObservePreemption() { kvPreemptions.Inc() }
+
 // ObserveEncoderBatch records one call of an encoder model with n inputs.
 func ObserveEncoderBatch(n int) { encoderBatchInputs.Observe(float64(n)) }
 
@@ -128,7 +135,7 @@ type schedulerCollector struct {
 func MetricsCollectors(s *Scheduler) []prometheus.Collector {
 	cs := []prometheus.Collector{
 		promptTokens, generatedTokens, timeToFirstToken, batchTokens, batchSequences,
-		prefixPromptTokens, prefixReusedTokens, encoderBatchInputs, rejectedRequests,
+		prefixPromptTokens, prefixReusedTokens, kvPreemptions, encoderBatchInputs, rejectedRequests,
 		cancelledSequences, stepsAfterCancel, abortedSteps,
 	}
 	if s != nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // Loaded lists the loaded models as /api/ps reports them, the one expiring last first. A model still
-// loading, or in use, shows now + its keep-alive.
+// loading, or in use, shows now + its keep-alive. Its size is what the runner reports resident, or the
+// estimate made before loading while it loads or where the runner cannot tell.
 func (s *Scheduler) Loaded() []api.ProcessModelResponse {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -31,6 +32,11 @@ func (s *Scheduler) Loaded() []api.ProcessModelResponse {
 		}
 		if lm.runner != nil {
 			r.ContextLength = lm.runner.ContextLength()
+			if mr, ok := lm.runner.(MemoryReporter); ok {
+				if n := mr.Resident(); n > 0 {
+					r.Size = n
+				}
+			}
 		}
 		if r.ExpiresAt.IsZero() {
 			r.ExpiresAt = now.Add(lm.keepAlive)

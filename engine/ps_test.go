@@ -28,3 +28,20 @@ func TestLoadedDetailsAsOllama(t *testing.T) {
 		t.Errorf("details %+v, want the config's format, family, parameter size and quantization", d)
 	}
 }
+
+// TestLoadedSizeIsWhatTheRunnerHoldsResident checks /api/ps's size: what the runner reports resident once
+// it is loaded, and the estimate made before loading where the runner cannot tell (0).
+func TestLoadedSizeIsWhatTheRunnerHoldsResident(t *testing.T) {
+	for _, tc := range []struct {
+		resident, want int64
+	}{{123 << 20, 123 << 20}, {0, 1000 << 20}} {
+		b := newFakeBackend(false)
+		b.size["a"], b.resident = 1000<<20, tc.resident
+		s, _ := newTestScheduler(t, b, nil)
+		mustAcquire(t, s, testModel("a"), cfgA, time.Minute).Release()
+		ps := s.Loaded()
+		if len(ps) != 1 || ps[0].Size != tc.want {
+			t.Errorf("runner resident %d: /api/ps %+v, want one model of size %d", tc.resident, ps, tc.want)
+		}
+	}
+}

@@ -26,6 +26,8 @@ type fakeBackend struct {
 	size map[string]int64
 	// parallel, when set, is the sequences each runner says it decodes at once, whatever it was loaded with.
 	parallel int
+	// resident is the memory each runner reports resident (0: it cannot tell).
+	resident int64
 
 	mu     sync.Mutex
 	events []string // "load a", "close a", in order
@@ -131,6 +133,8 @@ type fakeRunner struct {
 }
 
 func (r *fakeRunner) ContextLength() int { return r.numCtx }
+
+func (r *fakeRunner) Resident() int64 { return r.b.resident }
 
 func (r *fakeRunner) Close() error {
 	r.once.Do(func() {

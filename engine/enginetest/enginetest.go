@@ -90,6 +90,13 @@ func ReusedTokens(t testing.TB) int {
 	return int(metric(t, "hearth_prefix_cache_reused_tokens_total").GetCounter().GetValue())
 }
 
+// Preemptions reads hearth_kv_preemptions_total: the sequences preempted because a model's KV pool was
+// full.
+func Preemptions(t testing.TB) int {
+	t.Helper()
+	return int(metric(t, "hearth_kv_preemptions_total").GetCounter().GetValue())
+}
+
 // MultiSequencePasses reads hearth_batch_sequences: the number of forward passes that advanced more than
 // one sequence.
 func MultiSequencePasses(t testing.TB) uint64 {

@@ -30,8 +30,9 @@ func (b *Backend) Name() string { return "llama" }
 // Supports reports whether m has GGUF weights.
 func (b *Backend) Supports(m *registry.Model) bool { return m.ModelPath != "" }
 
-// Estimate forecasts the memory of m loaded with cfg: the weights as stored, the KV cache for
-// cfg.Parallel sequences of cfg.NumCtx tokens, and ggml's compute graph estimate.
+// Estimate forecasts the memory of m loaded with cfg: the weights as stored, the KV pool of cfg.NumCtx
+// cells that the cfg.Parallel sequences share (or cfg.NumCtx each, see kvlayout.go), and ggml's compute
+// graph estimate.
 func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Estimate, error) {
 	f, size, err := decodeHeader(m.ModelPath)
 	if err != nil {
@@ -43,7 +44,11 @@ func (b *Backend) Estimate(m *registry.Model, cfg engine.LoadConfig) (engine.Est
 		}
 	}
 	numCtx := gguf.ClampContext(cfg.NumCtx, f.KV())
-	kv, compute := gguf.EstimateGraph(f, numCtx, cfg)
+	pool := cfg
+	if unifiedKV(cfg) { // the slots share one KV pool of numCtx cells, which ggml estimates as one sequence's
+		pool.Parallel = 1
+	}
+	kv, compute := gguf.EstimateGraph(f, numCtx, pool)
 	return engine.Estimate{Weights: size, KV: kv, Compute: compute}, nil
 }
 

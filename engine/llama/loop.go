@@ -79,25 +79,30 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		return
 	}
 
-	// Generating sequences first: one token each.
+	// Generating sequences that reached the context shift or end first, then room in the KV pool.
+	for _, seq := range r.active {
+		if seq.state == decode.Generating && len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
+			r.end(seq, "length", nil)
+		}
+	}
+	r.compact()
+	r.fit()
+
+	// Generating sequences: one token each.
 	budget := r.batch
 	for _, seq := range r.active {
-		if seq.state != decode.Generating {
-			continue
-		}
-		if len(seq.slot.tokens)+1 > r.numCtx && (!seq.shift || !r.shift(seq)) {
-			r.end(seq, "length", nil)
+		if seq.state != decode.Generating || !seq.started {
 			continue
 		}
 		batch.Add(seq.pending[0], nil, len(seq.slot.tokens), true, seq.slot.id)
 		seq.batched, seq.iBatch = 1, batch.NumTokens()-1
 		budget--
 	}
-	// Then prompt chunks, round-robin so a long prompt cannot starve a later one.
+	// Then prompt chunks of the started sequences, round-robin so a long prompt cannot starve a later one.
 	n := len(r.active)
 	for k := range n {
 		seq := r.active[(r.next+k)%n]
-		if seq.state != decode.Prefilling {
+		if seq.state != decode.Prefilling || !seq.started {
 			continue
 		}
 		if budget <= 0 {
@@ -127,9 +132,18 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		if r.beforeDecode != nil {
 			r.beforeDecode()
 		}
+		// A batch larger than any before touches more of the compute buffers: measure what that adds.
+		var anon int64
+		larger := n > r.maxBatch
+		if larger {
+			r.maxBatch, anon = n, anonymousResident()
+		}
 		start := time.Now()
 		err := r.lctx.Decode(batch)
 		stop()
+		if larger {
+			r.memory.grew(anon)
+		}
 		aborted := r.abort.Requested()
 		r.abort.Reset()
 		if err != nil && aborted {
@@ -155,7 +169,7 @@ func (r *Runner) step(batch *llamacpp.Batch) {
 		if seq.batched == 0 {
 			continue
 		}
-		seq.slot.tokens = append(seq.slot.tokens, seq.pending[:seq.batched]...)
+		r.evaluated(seq.slot, seq.pending[:seq.batched])
 		seq.pending = seq.pending[seq.batched:]
 		if err := seq.ctx.Err(); err != nil { // the request ended during the step: nothing more for it
 			engine.ObserveCancelled(true)

@@ -1,42 +1,11 @@
 package llama
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 )
-
-// mappedRSS is the resident size in bytes of this process's mappings of path, from /proc/self/smaps.
-func mappedRSS(t *testing.T, path string) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Skip("no /proc/self/smaps")
-	}
-	defer f.Close()
-	var rss int64
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 {
-			continue
-		}
-		if strings.Contains(fields[0], "-") && !strings.HasSuffix(fields[0], ":") {
-			in = len(fields) >= 6 && strings.Join(fields[5:], " ") == path
-			continue
-		}
-		if in && fields[0] == "Rss:" && len(fields) >= 2 {
-			kb, _ := strconv.ParseInt(fields[1], 10, 64)
-			rss += kb << 10
-		}
-	}
-	return rss
-}
 
 func TestReleaseMappedPagesDropsResidentPages(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "model.gguf")
@@ -61,14 +30,14 @@ func TestReleaseMappedPagesDropsResidentPages(t *testing.T) {
 	if sum != 0 {
 		t.Fatal("the file holds zeros")
 	}
-	before := mappedRSS(t, path)
+	before := mappedResident(path)
 	if before < size/2 {
 		t.Fatalf("only %d bytes of the mapping resident after reading it all", before)
 	}
 	if got := releaseMappedPages(path); got < size {
 		t.Fatalf("released %d bytes, want at least %d", got, size)
 	}
-	if after := mappedRSS(t, path); after > before/8 {
+	if after := mappedResident(path); after > before/8 {
 		t.Fatalf("resident %d bytes after release (before %d)", after, before)
 	}
 	// The mapping still works: pages fault back in from the page cache.

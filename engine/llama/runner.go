@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	llamacpp "github.com/ollama/ollama/llama"
-	"github.com/ollama/ollama/ml"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/cputhreads"
@@ -20,15 +19,17 @@ import (
 // same for every engine).
 var ErrRunnerClosed = decode.ErrUnloaded
 
-// Runner is one loaded GGUF model: the weights, one llama context with a KV cache stream per slot, and the
-// decode loop goroutine that owns the context. Requests from any goroutine become sequences that the loop
-// advances together, one Decode call per step.
+// Runner is one loaded GGUF model: the weights, one llama context whose slots share one pool of KV cells,
+// and the decode loop goroutine that owns the context. Requests from any goroutine become sequences that
+// the loop advances together, one Decode call per step.
 type Runner struct {
 	model    *llamacpp.Model
 	lctx     *llamacpp.Context
-	numCtx   int // per slot
+	numCtx   int // the most tokens one sequence holds, and the pool's size
 	batch    int // tokens per step
 	parallel int
+	unified  bool // the slots share one pool of numCtx KV cells (kvlayout.go), not numCtx each
+	memory   residentMemory
 
 	abort *llamaext.Abort // stops a Decode whose requests have all ended
 	// threads picks each Decode's thread count.
@@ -38,19 +39,24 @@ type Runner struct {
 	closeOnce sync.Once
 
 	// Only the loop goroutine touches what follows.
-	slots  []*slot
-	active []*sequence
-	next   int // round-robin start for prompt chunks
+	pool       *pool
+	slots      []*slot
+	active     []*sequence
+	next       int    // round-robin start for prompt chunks
+	admissions uint64 // sequences assigned a slot so far
+	maxBatch   int    // the most tokens decoded in one step so far
 
 	// beforeDecode, when set (by tests, before the first Generate), runs in each step between arming the
 	// step's abort watch and llama_decode.
 	beforeDecode func()
 }
 
-// Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. cfg.NumCtx is
-// the context of each of cfg.Parallel slots; Init must have run. cfg.NumThread 0 picks the threads
-// (cputhreads.Default) and lets a cputhreads.Tuner lower them call by call while decoding; a count the
-// request set is used as it is.
+// Open loads the GGUF model at path (with optional LoRA adapters) and starts its decode loop. Its
+// cfg.Parallel slots share one KV pool of cfg.NumCtx cells (llama.cpp's unified KV cache): one sequence may
+// use the whole context, concurrent ones share it (see room.go); with flash attention or a quantized KV
+// cache each slot has cfg.NumCtx cells of its own instead (kvlayout.go). Init must have run.
+// cfg.NumThread 0 picks the threads (cputhreads.Default) and lets a cputhreads.Tuner lower them call by
+// call while decoding; a count the request set is used as it is.
 func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error) {
 	if err := checkGGUF(path); err != nil {
 		return nil, err
@@ -64,6 +70,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		cfg.NumThread = cputhreads.Default()
 		tuner = cputhreads.NewTuner(cfg.NumThread)
 	}
+	before := anonymousResident()
 	mmap := cfg.UseMMap >= 0 && len(adapters) == 0
 	m, err := llamacpp.LoadModelFromFile(path, llamacpp.ModelParams{
 		NumGpuLayers: 0,
@@ -75,15 +82,20 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	if mmap {
 		releaseMappedPages(path)
 	}
-	fa := ml.FlashAttentionAuto
-	if cfg.FlashAttention {
-		fa = ml.FlashAttentionEnabled
+	params, cells, err := contextParams(cfg)
+	if err != nil {
+		llamacpp.FreeModel(m)
+		return nil, err
 	}
-	params := llamacpp.NewContextParams(cfg.NumCtx*cfg.Parallel, cfg.NumBatch, cfg.Parallel, cfg.NumThread, fa, cfg.KVCacheType)
 	lctx, err := llamacpp.NewContextWithModel(m, params)
 	if err != nil {
 		llamacpp.FreeModel(m)
-		return nil, fmt.Errorf("creating a context of %d tokens: %w", cfg.NumCtx*cfg.Parallel, err)
+		return nil, fmt.Errorf("creating a context of %d tokens: %w", cells, err)
+	}
+	if _, seqCells := llamaext.ContextCells(lctx); seqCells < cfg.NumCtx {
+		llamaext.FreeContext(lctx)
+		llamacpp.FreeModel(m)
+		return nil, fmt.Errorf("llama.cpp gave each sequence %d KV cells of the %d asked for", seqCells, cfg.NumCtx)
 	}
 	for _, a := range adapters {
 		if err := m.ApplyLoraFromFile(lctx, a, 1.0, cfg.NumThread); err != nil {
@@ -101,7 +113,11 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 		abort:    llamaext.NewAbort(lctx),
 		threads:  tuner,
 		queue:    decode.NewAdmission[*sequence](cfg.Parallel),
+		pool:     newPool(cells),
+		unified:  unifiedKV(cfg),
 	}
+	r.memory.path = path
+	r.memory.grew(before)
 	for i := range cfg.Parallel {
 		r.slots = append(r.slots, &slot{id: i})
 	}
@@ -109,7 +125,7 @@ func Open(path string, adapters []string, cfg engine.LoadConfig) (*Runner, error
 	return r, nil
 }
 
-// ContextLength is the context of each slot, in tokens.
+// ContextLength is the context one sequence may use, in tokens.
 func (r *Runner) ContextLength() int { return r.numCtx }
 
 // Parallel is the number of slots.
@@ -209,3 +225,7 @@ func (r *Runner) newSequence(ctx context.Context, req engine.GenerateRequest) (*
 		out:         stream.New(opts.Stop),
 	}, nil
 }
+
+// Resident is the memory the model keeps resident now, in bytes: what its load took (repacked weights,
+// the KV pool, compute buffers) and the pages of its GGUF file mapped in.
+func (r *Runner) Resident() int64 { return r.memory.bytes() }

@@ -19,6 +19,11 @@ type sequence struct {
 	slot    *slot
 	sampler *llamacpp.SamplingContext
 
+	// Its place in the KV pool (room.go): the order it was admitted in (older ones go first) and whether
+	// cells are set aside for it.
+	admitted uint64
+	started  bool
+
 	limits      decode.Limits
 	shift       bool
 	logprobs    bool

@@ -1,20 +1,22 @@
 package llama
 
 import (
+	"slices"
 	"time"
 
 	"github.com/hearthlink/hearth/engine"
 	"github.com/hearthlink/hearth/engine/decode"
 )
 
-// minCopyGain is how many more prefix tokens another slot must hold before its KV cache is copied into the
-// chosen slot: a copy moves the whole per-slot buffer, so a few tokens are cheaper to recompute.
+// minCopyGain is how many more prefix tokens another slot must hold before its KV cache is shared with the
+// chosen slot: shared cells cannot be shifted (see shift), so a few tokens are cheaper to recompute.
 const minCopyGain = 16
 
-// slot is one KV cache stream (llama.cpp sequence id) and the tokens it holds, in order.
+// slot is one llama.cpp sequence id, the tokens its KV cache holds, in order, and the pool cells they are in.
 type slot struct {
 	id       int
 	tokens   []int
+	cells    []int64   // pool cell of each token
 	seq      *sequence // nil when idle
 	lastUsed time.Time
 }
@@ -32,14 +34,22 @@ func commonPrefix(a, b []int) int {
 
 // assign gives seq an idle slot (chooseSlot), reusing the longest prompt prefix found in any slot's KV
 // cache, busy ones included: when another slot holds a clearly longer prefix than the chosen idle slot, its
-// cache is copied over first. llama.cpp only copies whole streams between slots (a partial copy aborts), so
-// the full stream is copied and the tail past the prefix removed. At least one prompt token is always left
-// to evaluate, since sampling needs its logits.
+// cells are shared with the chosen slot first (the whole sequence, then the tail past the prefix removed:
+// a recurrent model's state can only be copied whole). At least one prompt token is always left to
+// evaluate, since sampling needs its logits. The sequence waits for room in the pool before its prompt is
+// evaluated (see room.go).
 func (r *Runner) assign(seq *sequence) {
 	dst, dstLen, src, srcLen := chooseSlot(r.slots, seq.prompt)
 	if src != nil && src != dst && srcLen-dstLen >= minCopyGain {
+		r.clear(dst)
 		r.lctx.KvCacheSeqCp(src.id, dst.id, -1, -1)
-		dst.tokens = append(dst.tokens[:0], src.tokens...)
+		dst.tokens = append(dst.tokens, src.tokens...)
+		if r.unified { // the cells are shared
+			dst.cells = append(dst.cells, src.cells...)
+			r.pool.share(dst.cells)
+		} else { // copied into dst's own stream
+			dst.cells = r.pool.add(dst.cells, len(src.cells))
+		}
 		dstLen = srcLen
 	}
 	keep := min(dstLen, len(seq.prompt)-1)
@@ -48,7 +58,7 @@ func (r *Runner) assign(seq *sequence) {
 			r.lctx.KvCacheSeqRm(dst.id, 0, -1)
 			keep = 0
 		}
-		dst.tokens = dst.tokens[:keep]
+		r.truncate(dst, keep)
 	}
 	engine.ObservePrefixCache(len(seq.prompt), keep)
 	dst.seq = seq
@@ -56,6 +66,27 @@ func (r *Runner) assign(seq *sequence) {
 	seq.pending = seq.prompt[keep:]
 	seq.metrics.Prompt = len(seq.prompt)
 	seq.state = decode.Prefilling
+	r.admissions++
+	seq.admitted = r.admissions
+}
+
+// evaluated records that the first n pending tokens of sl's sequence are now in its cache, in new cells.
+func (r *Runner) evaluated(sl *slot, tokens []int) {
+	sl.tokens = append(sl.tokens, tokens...)
+	sl.cells = r.pool.add(sl.cells, len(tokens))
+}
+
+// truncate forgets sl's tokens from n on, which the caller removed from the KV cache, and frees the cells
+// no other slot holds.
+func (r *Runner) truncate(sl *slot, n int) {
+	r.pool.release(sl.cells[n:])
+	sl.tokens, sl.cells = sl.tokens[:n], sl.cells[:n]
+}
+
+// clear empties sl's cache.
+func (r *Runner) clear(sl *slot) {
+	r.lctx.KvCacheSeqRm(sl.id, 0, -1)
+	r.truncate(sl, 0)
 }
 
 // chooseSlot picks the idle slot for prompt and the slot (any, busy included) holding its longest cached
@@ -101,7 +132,9 @@ func (r *Runner) release(seq *sequence) {
 }
 
 // shift makes room in a full slot by dropping half of the tokens after numKeep, moving the rest down. It
-// reports false when the cache cannot shift.
+// reports false when the cache cannot shift. Moving a cell moves it for every sequence holding it, so when
+// the cells to move are shared with another slot, the kept tokens are evaluated again at their new
+// positions instead: the sequence goes back to prefilling them, then samples on.
 func (r *Runner) shift(seq *sequence) bool {
 	sl := seq.slot
 	if !r.lctx.KvCacheCanShift() {
@@ -109,10 +142,21 @@ func (r *Runner) shift(seq *sequence) bool {
 	}
 	numKeep := min(seq.limits.NumKeep, len(sl.tokens)-1)
 	discard := max((len(sl.tokens)-numKeep)/2, 1)
+	if r.pool.shared(sl.cells[numKeep+discard:]) {
+		if !r.lctx.KvCacheSeqRm(sl.id, numKeep, -1) {
+			return false
+		}
+		seq.pending = append(slices.Clone(sl.tokens[numKeep+discard:]), seq.pending...)
+		r.truncate(sl, numKeep)
+		seq.state = decode.Prefilling
+		return true
+	}
 	if !r.lctx.KvCacheSeqRm(sl.id, numKeep, numKeep+discard) {
 		return false
 	}
 	r.lctx.KvCacheSeqAdd(sl.id, numKeep+discard, len(sl.tokens), -discard)
+	r.pool.release(sl.cells[numKeep : numKeep+discard])
 	sl.tokens = append(sl.tokens[:numKeep], sl.tokens[numKeep+discard:]...)
+	sl.cells = append(sl.cells[:numKeep], sl.cells[numKeep+discard:]...)
 	return true
 }
