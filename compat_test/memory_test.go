@@ -23,17 +23,19 @@ func residentAfterLoad(t *testing.T, path string, env ...string) (before, after,
 	if err := hearthapi.CreateFromPath(ctx, client, "m", path); err != nil {
 		t.Fatal(err)
 	}
-	before = proctree.RSS(p.cmd.Process.Pid)
-	if before == 0 {
-		t.Skip("no /proc to read the server's resident memory from")
+	before, err := proctree.RSS(p.cmd.Process.Pid)
+	if err != nil {
+		t.Skipf("the server's resident memory cannot be read here: %v", err)
 	}
 	stream := false
-	err := client.Generate(ctx, &api.GenerateRequest{Model: "m", Prompt: "Hello there, how are you today?", Stream: &stream,
+	err = client.Generate(ctx, &api.GenerateRequest{Model: "m", Prompt: "Hello there, how are you today?", Stream: &stream,
 		Options: map[string]any{"num_predict": 8, "temperature": 0}}, func(api.GenerateResponse) error { return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	after = proctree.RSS(p.cmd.Process.Pid)
+	if after, err = proctree.RSS(p.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
 	ps, err := client.ListRunning(ctx)
 	if err != nil || len(ps.Models) != 1 {
 		t.Fatalf("/api/ps: %v %+v, want the one model", err, ps)
