@@ -6,8 +6,9 @@ import (
 )
 
 // Tuning constants. A probe runs up to probeCalls calls with the other thread count, and ends after one
-// that took abortRatio times the current count's time (on a quiet machine, a probe of one thread costs one call). A probe wins only when it is faster by winMargin,
-// so two counts that cost the same do not flap. Probes come every period calls, the period starting at
+// that took abortRatio times the current count's time (on a quiet machine, a probe of one thread costs one call). More
+// threads win only when faster by winMargin, and one thread loses only when slower by it (see decide), so two
+// counts that cost the same do not flap. Probes come every period calls, the period starting at
 // minPeriod and doubling up to maxPeriod each time a probe confirms the current count, and only once the
 // time spent since the last probe is costRatio times what that probe cost: on a busy machine a call with
 // every thread can take fifty times one with a single thread, and probing it must stay rare. When the
@@ -45,10 +46,12 @@ func Fixed(n int) *Tuner { return &Tuner{max: n, fixed: true} }
 // NewTuner tunes between max threads and one; with max 1 or less it always answers max (at least 1).
 func NewTuner(max int) *Tuner {
 	t := &Tuner{max: max}
-	// Start on one thread, which is never far slower than all of them and, on a busy machine, many times
-	// faster.
+	// Start on every thread, what a quiet machine wants: the first probe, of one thread, comes after
+	// probeCalls calls and wins at once on a busy machine. (Starting on one thread cost a quiet 2-core
+	// machine 10-25% of the first request's decode speed, since a first call with more threads can be slow
+	// enough to abort their probe.)
 	for i := range t.classes {
-		t.classes[i] = tunerClass{cur: 1, period: minPeriod}
+		t.classes[i] = tunerClass{cur: max, period: minPeriod}
 	}
 	return t
 }
@@ -142,11 +145,16 @@ func (c *tunerClass) observe(threads int, perToken, seconds float64, maxThreads 
 	c.probe, c.probeCost = c.probe[:0], 0
 }
 
-// decide ends a probe: the probed count replaces cur when it was faster by winMargin.
+// decide ends a probe. More threads replace one when they were faster by winMargin; one thread replaces
+// more unless it was slower by that margin: threads that do not pay are left to other work.
 func (c *tunerClass) decide() {
 	now := median(c.last(probeCalls))
 	got := median(c.probe)
-	if got < winMargin*now {
+	wins := got < winMargin*now
+	if c.probing == 1 {
+		wins = winMargin*got < now
+	}
+	if wins {
 		c.cur, c.baseline, c.period = c.probing, got, minPeriod
 		c.recent = append(c.recent[:0], c.probe...)
 	} else {
