@@ -84,12 +84,7 @@ func cpuHasAMX() bool {
 
 // parseMemTotal returns MemTotal from /proc/meminfo text, in bytes.
 func parseMemTotal(meminfo string) int64 {
-	for line := range strings.Lines(meminfo) {
-		if strings.HasPrefix(line, "MemTotal:") {
-			return proctree.ParseVmRSS(strings.NewReader("VmRSS:" + strings.TrimPrefix(line, "MemTotal:")))
-		}
-	}
-	return 0
+	return proctree.ParseKB(strings.NewReader(meminfo), "MemTotal")
 }
 
 // bandwidth measures memory bandwidth with one goroutine per core over a buffer of size bytes (split

@@ -2,12 +2,13 @@ package llama
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/hearthlink/hearth/internal/proctree"
 )
 
 // residentMemory is what a loaded model keeps in the server's memory: the anonymous memory its load took
@@ -27,19 +28,12 @@ func (m *residentMemory) grew(before int64) { m.anon.Add(max(anonymousResident()
 
 // anonymousResident is this process's resident anonymous memory (RssAnon in /proc/self/status), or 0.
 func anonymousResident() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0
 	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("RssAnon:")); ok {
-			if f := strings.Fields(string(rest)); len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
+	defer f.Close()
+	return proctree.ParseKB(f, "RssAnon")
 }
 
 // mappedResident is the resident size of this process's mappings of the file at path (Rss in

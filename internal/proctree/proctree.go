@@ -72,7 +72,7 @@ func rssOf(pid int) (int64, error) {
 		return 0, fmt.Errorf("reading the resident memory of process %d: %w", pid, err)
 	}
 	defer f.Close()
-	return ParseVmRSS(f), nil
+	return ParseKB(f, "VmRSS"), nil
 }
 
 // CPUTicks is the CPU time (user + system, in clock ticks: /proc/stat's unit) pid and every process below
@@ -128,11 +128,12 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// ParseVmRSS finds the "VmRSS: N kB" line of a /proc status file and returns N in bytes (0 when absent).
-func ParseVmRSS(r io.Reader) int64 {
+// ParseKB finds the "field: N kB" line of a /proc status or meminfo file (field "VmRSS", "RssAnon",
+// "MemTotal", ...) and returns N in bytes (0 when absent).
+func ParseKB(r io.Reader, field string) int64 {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(sc.Text()); len(f) >= 2 && f[0] == field+":" {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb * 1024
 		}

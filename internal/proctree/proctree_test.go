@@ -8,12 +8,19 @@ import (
 	"testing"
 )
 
-func TestParseVmRSS(t *testing.T) {
-	if got := ParseVmRSS(strings.NewReader("Name:\tx\nVmRSS:\t  2048 kB\n")); got != 2048*1024 {
-		t.Errorf("ParseVmRSS = %d", got)
+func TestParseKB(t *testing.T) {
+	if got := ParseKB(strings.NewReader("Name:\tx\nVmRSS:\t  2048 kB\n"), "VmRSS"); got != 2048*1024 {
+		t.Errorf("ParseKB = %d", got)
 	}
-	if got := ParseVmRSS(strings.NewReader("Name:\tx\n")); got != 0 {
-		t.Errorf("ParseVmRSS without the line = %d", got)
+	if got := ParseKB(strings.NewReader("Name:\tx\n"), "VmRSS"); got != 0 {
+		t.Errorf("ParseKB without the line = %d", got)
+	}
+	meminfo := "MemTotal:       24576000 kB\nMemFree:  100 kB\nRssAnon: 7 kB\n"
+	if got := ParseKB(strings.NewReader(meminfo), "MemFree"); got != 100*1024 {
+		t.Errorf("ParseKB MemFree = %d", got)
+	}
+	if got := ParseKB(strings.NewReader(meminfo), "Rss"); got != 0 {
+		t.Errorf("ParseKB matched a field by its prefix: %d", got)
 	}
 }
 
